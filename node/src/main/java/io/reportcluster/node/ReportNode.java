@@ -1,0 +1,131 @@
+package io.reportcluster.node;
+
+import com.typesafe.config.Config;
+import io.reportcluster.node.http.JobRoutes;
+import io.reportcluster.node.job.JobSettings;
+import io.reportcluster.node.job.ReportJob;
+import io.reportcluster.node.llm.LlmCallerPool;
+import io.reportcluster.node.llm.LlmProvider;
+import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.llm.ProviderRegistry;
+import io.reportcluster.node.llm.SimulatedProvider;
+import io.reportcluster.node.persistence.JournalSchema;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
+
+/**
+ * One running node: journal schema, ActorSystem, cluster membership, the LLM caller pool, the
+ * sharded ReportJob entities and the HTTP API, started in that order and stopped through
+ * Coordinated Shutdown.
+ */
+public final class ReportNode implements AutoCloseable {
+
+  private final ActorSystem<Void> system;
+  private final ServerBinding binding;
+  private final PoolMetrics metrics;
+  private final String nodeName;
+
+  private ReportNode(ActorSystem<Void> system, ServerBinding binding, PoolMetrics metrics, String nodeName) {
+    this.system = system;
+    this.binding = binding;
+    this.metrics = metrics;
+    this.nodeName = nodeName;
+  }
+
+  /** Starts a node with the providers its configuration names. */
+  public static ReportNode start(Config config) {
+    return start(config, configuredProviders(config.getConfig("reports.llm")));
+  }
+
+  /** Starts a node with the given providers (tests use this to observe every call). */
+  public static ReportNode start(Config config, ProviderRegistry providers) {
+    Config reports = config.getConfig("reports");
+    JournalSchema.createIfMissing(reports.getConfig("db"));
+
+    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "reportcluster", config);
+    try {
+      Cluster cluster = Cluster.get(system);
+      if (reports.getBoolean("cluster.join-self") && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      }
+      String nodeName = reports.getString("node-name");
+      if (nodeName.isBlank()) {
+        nodeName = reports.getString("http.host") + ":" + reports.getInt("http.port");
+      }
+
+      LlmCallerPool.Settings poolSettings = LlmCallerPool.Settings.fromConfig(reports.getConfig("llm"));
+      PoolMetrics metrics = new PoolMetrics(poolSettings.callers(), poolSettings.queueLimit());
+      ActorRef<LlmCallerPool.Command> pool =
+          system.systemActorOf(LlmCallerPool.create(poolSettings, providers, metrics), "llm-callers", Props.empty());
+
+      JobSettings jobSettings = JobSettings.fromConfig(reports);
+      ReportJob.init(system, new ReportJob.Deps(jobSettings, pool, nodeName));
+
+      JobRoutes routes = new JobRoutes(system, new JobRoutes.Settings(
+          jobSettings.maxStartupLength(),
+          reports.getBytes("http.max-body-bytes"),
+          reports.getDuration("http.ask-timeout"),
+          reports.getDuration("llm.shed-retry-after"),
+          nodeName), providers, metrics);
+      ServerBinding binding = Http.get(system)
+          .newServerAt(reports.getString("http.host"), reports.getInt("http.port"))
+          .bind(routes.routes())
+          .toCompletableFuture()
+          .get(30, TimeUnit.SECONDS)
+          // On shutdown: stop accepting, let requests in flight finish, then close.
+          .addToCoordinatedShutdown(Duration.ofSeconds(5), system);
+      return new ReportNode(system, binding, metrics, nodeName);
+    } catch (Exception e) {
+      system.terminate();
+      throw new IllegalStateException("node failed to start: " + e.getMessage(), e);
+    }
+  }
+
+  static ProviderRegistry configuredProviders(Config llm) {
+    Map<String, LlmProvider> providers = new LinkedHashMap<>();
+    providers.put("simulated", new SimulatedProvider(SimulatedProvider.Settings.fromConfig(llm.getConfig("simulated"))));
+    return new ProviderRegistry(providers, llm.getString("default-provider"));
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public InetSocketAddress httpAddress() {
+    return binding.localAddress();
+  }
+
+  public String baseUrl() {
+    return "http://" + httpAddress().getHostString() + ":" + httpAddress().getPort();
+  }
+
+  public PoolMetrics metrics() {
+    return metrics;
+  }
+
+  public String nodeName() {
+    return nodeName;
+  }
+
+  /** Stops the node through Coordinated Shutdown and waits for it. */
+  @Override
+  public void close() {
+    system.terminate();
+    try {
+      system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("node did not stop within 60 s", e);
+    }
+  }
+}

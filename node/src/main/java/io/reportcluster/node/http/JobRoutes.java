@@ -1,0 +1,257 @@
+package io.reportcluster.node.http;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.reportcluster.node.job.ReportJob;
+import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.llm.ProviderRegistry;
+import io.reportcluster.protocol.Api.GenerateAccepted;
+import io.reportcluster.protocol.Api.JobAccepted;
+import io.reportcluster.protocol.Api.NodeStats;
+import io.reportcluster.protocol.Api.SeedStatus;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
+import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.RejectionHandler;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The REST API. It validates input, then only translates HTTP to asks of the ReportJob
+ * entities (through Cluster Sharding, so any node answers for any job) and their replies back
+ * to HTTP. Every error is JSON {"error", "detail"} with a 4xx/5xx status.
+ */
+public final class JobRoutes extends AllDirectives {
+  private static final Logger log = LoggerFactory.getLogger(JobRoutes.class);
+  /** Job ids are UUIDs; anything else cannot name a job, so it never reaches an entity. */
+  private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
+  private static final int MAX_IDEMPOTENCY_KEY = 255;
+
+  public record Settings(int maxStartupLength, long maxBodyBytes, Duration askTimeout, Duration shedRetryAfter,
+      String nodeName) {}
+
+  private final ClusterSharding sharding;
+  private final Settings settings;
+  private final ProviderRegistry providers;
+  private final PoolMetrics metrics;
+
+  public JobRoutes(ActorSystem<?> system, Settings settings, ProviderRegistry providers, PoolMetrics metrics) {
+    this.sharding = ClusterSharding.get(system);
+    this.settings = settings;
+    this.providers = providers;
+    this.metrics = metrics;
+  }
+
+  public Route routes() {
+    return handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () -> concat(
+        path("generate", () -> post(() -> jsonBody(body -> submit(body, null, true)))),
+        path(PathMatchers.segment("status").slash(PathMatchers.segment()), id -> get(() -> seedStatus(id))),
+        pathPrefix(PathMatchers.segment("api").slash("v1"), () -> concat(
+            path("jobs", () -> post(() -> optionalHeaderValueByName("Idempotency-Key",
+                key -> jsonBody(body -> submit(body, key.orElse(null), false))))),
+            path(PathMatchers.segment("jobs").slash(PathMatchers.segment()), id -> concat(
+                get(() -> getJob(id)),
+                delete(() -> cancelJob(id)))),
+            path(PathMatchers.segment("node").slash("stats"), () -> get(() -> complete(Json.response(
+                StatusCodes.OK, new NodeStats(settings.nodeName(), metrics.callers, metrics.inFlight(),
+                    metrics.queueDepth(), metrics.queueLimit, metrics.callsStarted(), metrics.callsSucceeded(),
+                    metrics.callsFailed()))))))))));
+  }
+
+  // ---------------------------------------------------------------- submit
+
+  /** A validated submit, or the error that explains why it is not one. */
+  private record SubmitInput(String startup, String provider, HttpResponse error) {}
+
+  private Route submit(JsonNode body, String idempotencyKey, boolean seedApi) {
+    SubmitInput in = validate(body);
+    if (in.error() != null) return complete(in.error());
+    if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY)) {
+      return complete(Json.error(StatusCodes.BAD_REQUEST, "invalid_idempotency_key",
+          "Idempotency-Key must be 1 to " + MAX_IDEMPOTENCY_KEY + " characters"));
+    }
+    if (metrics.queueFull()) {
+      HttpResponse shed = Json.error(StatusCodes.SERVICE_UNAVAILABLE, "overloaded",
+          "the node's queue holds " + metrics.queueDepth() + " calls (limit " + metrics.queueLimit + "); retry later");
+      return complete(shed.addHeader(RetryAfter.create(settings.shedRetryAfter().toSeconds())));
+    }
+    // The same Idempotency-Key always names the same job, on any node: no lookup table needed.
+    String jobId = idempotencyKey == null
+        ? UUID.randomUUID().toString()
+        : UUID.nameUUIDFromBytes(("idempotency-key:" + idempotencyKey).getBytes(StandardCharsets.UTF_8)).toString();
+    CompletionStage<ReportJob.SubmitReply> reply = job(jobId).ask(
+        replyTo -> new ReportJob.Submit(in.startup(), in.provider(), idempotencyKey, replyTo), settings.askTimeout());
+    return completeWithFuture(reply.handle((r, failure) -> {
+      if (failure != null) return unavailable(failure);
+      if (r instanceof ReportJob.Accepted a) {
+        if (seedApi) return Json.response(StatusCodes.ACCEPTED, new GenerateAccepted(jobId, "queued"));
+        return Json.response(a.created() ? StatusCodes.ACCEPTED : StatusCodes.OK,
+            new JobAccepted(jobId, a.created() ? "queued" : "existing", a.job().state(), a.created()));
+      }
+      return Json.error(StatusCodes.CONFLICT, "idempotency_conflict",
+          "this Idempotency-Key already names job " + jobId + " with another request");
+    }));
+  }
+
+  private SubmitInput validate(JsonNode body) {
+    if (!body.isObject()) return invalid("invalid_body", "the body must be a JSON object");
+    JsonNode startup = body.get("startup");
+    if (startup == null || startup.isNull()) return invalid("invalid_startup", "startup is required");
+    if (!startup.isTextual()) return invalid("invalid_startup", "startup must be a string");
+    String name = startup.textValue().strip();
+    if (name.isEmpty()) return invalid("invalid_startup", "startup must not be empty");
+    if (name.codePointCount(0, name.length()) > settings.maxStartupLength()) {
+      return invalid("invalid_startup", "startup is longer than " + settings.maxStartupLength() + " characters");
+    }
+    String provider = providers.defaultProvider();
+    JsonNode p = body.get("provider");
+    if (p != null && !p.isNull()) {
+      if (!p.isTextual()) return invalid("invalid_provider", "provider must be a string");
+      if (providers.find(p.textValue()).isEmpty()) {
+        return invalid("invalid_provider", Map.of("message", "unknown provider '" + p.textValue() + "'",
+            "known", providers.names()));
+      }
+      provider = p.textValue();
+    }
+    return new SubmitInput(name, provider, null);
+  }
+
+  private static SubmitInput invalid(String error, Object detail) {
+    return new SubmitInput(null, null, Json.error(StatusCodes.BAD_REQUEST, error, detail));
+  }
+
+  // ---------------------------------------------------------------- read and cancel
+
+  private Route seedStatus(String id) {
+    return withJob(id, job -> job.<ReportJob.GetReply>ask(ReportJob.Get::new, settings.askTimeout()).handle((r, failure) -> {
+      if (failure != null) return unavailable(failure);
+      if (r instanceof ReportJob.Found f) {
+        return Json.response(StatusCodes.OK, new SeedStatus(id, f.job().state(), f.job().result()));
+      }
+      return unknownJob(id);
+    }));
+  }
+
+  private Route getJob(String id) {
+    return withJob(id, job -> job.<ReportJob.GetReply>ask(ReportJob.Get::new, settings.askTimeout()).handle((r, failure) -> {
+      if (failure != null) return unavailable(failure);
+      if (r instanceof ReportJob.Found f) return Json.response(StatusCodes.OK, f.job());
+      return unknownJob(id);
+    }));
+  }
+
+  private Route cancelJob(String id) {
+    return withJob(id, job -> job.<ReportJob.CancelReply>ask(ReportJob.Cancel::new, settings.askTimeout()).handle((r, failure) -> {
+      if (failure != null) return unavailable(failure);
+      if (r instanceof ReportJob.CancelAccepted a) return Json.response(StatusCodes.OK, a.job());
+      if (r instanceof ReportJob.CancelRefused refused) {
+        return Json.error(StatusCodes.CONFLICT, "job_finished",
+            "job " + id + " already finished with " + refused.job().state() + "; nothing to cancel");
+      }
+      return unknownJob(id);
+    }));
+  }
+
+  private Route withJob(String id, Function<EntityRef<ReportJob.Command>, CompletionStage<HttpResponse>> ask) {
+    if (!JOB_ID.matcher(id).matches()) return complete(unknownJob(id));
+    return completeWithFuture(ask.apply(job(id)));
+  }
+
+  private EntityRef<ReportJob.Command> job(String id) {
+    return sharding.entityRefFor(ReportJob.TYPE_KEY, id);
+  }
+
+  private static HttpResponse unknownJob(String id) {
+    return Json.error(StatusCodes.NOT_FOUND, "unknown_job", "no job with id '" + id + "'");
+  }
+
+  private HttpResponse unavailable(Throwable failure) {
+    log.warn("job entity did not answer: {}", failure.toString());
+    return Json.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+            "the job did not answer within " + settings.askTimeout().toMillis() + " ms; retry")
+        .addHeader(RetryAfter.create(1L));
+  }
+
+  // ---------------------------------------------------------------- body, errors
+
+  /** Reads a JSON body: 415 unless it is declared JSON, 413 past the size limit, 400 if malformed. */
+  private Route jsonBody(Function<JsonNode, Route> inner) {
+    return extractRequestEntity(entity -> {
+      if (!entity.getContentType().mediaType().equals(MediaTypes.APPLICATION_JSON)) {
+        return complete(Json.error(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+            "send the body as application/json, not " + entity.getContentType().mediaType()));
+      }
+      if (tooLarge(entity)) return complete(tooLargeResponse());
+      return withSizeLimit(settings.maxBodyBytes(), () -> entity(Unmarshaller.entityToString(), text -> {
+        if (text.isBlank()) return complete(Json.error(StatusCodes.BAD_REQUEST, "malformed_json", "the body is empty"));
+        JsonNode node;
+        try {
+          node = Json.MAPPER.readTree(text);
+        } catch (JsonProcessingException e) {
+          return complete(Json.error(StatusCodes.BAD_REQUEST, "malformed_json", describe(e)));
+        }
+        return inner.apply(node);
+      }));
+    });
+  }
+
+  /** Jackson's message without its internal source description, plus where it went wrong. */
+  private static String describe(JsonProcessingException e) {
+    String message = e.getOriginalMessage();
+    int cut = message.indexOf(" (start marker");
+    if (cut > 0) message = message.substring(0, cut);
+    if (e.getLocation() != null) {
+      message += " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+    }
+    return message;
+  }
+
+  private boolean tooLarge(HttpEntity entity) {
+    return entity.getContentLengthOption().isPresent()
+        && entity.getContentLengthOption().getAsLong() > settings.maxBodyBytes();
+  }
+
+  private HttpResponse tooLargeResponse() {
+    return Json.error(StatusCodes.PAYLOAD_TOO_LARGE, "body_too_large",
+        "the body is larger than " + settings.maxBodyBytes() + " bytes");
+  }
+
+  private ExceptionHandler exceptionHandler() {
+    return ExceptionHandler.newBuilder()
+        .match(EntityStreamSizeException.class, e -> complete(tooLargeResponse()))
+        .matchAny(e -> {
+          log.error("unexpected error in a route", e);
+          return complete(Json.error(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error",
+              "the request could not be handled; see the node's log"));
+        })
+        .build();
+  }
+
+  /** Pekko's own rejections (404, 405, ...) keep their status and get a JSON body. */
+  private static RejectionHandler rejectionHandler() {
+    return RejectionHandler.defaultHandler().mapRejectionResponse(response -> {
+      String text = response.entity() instanceof HttpEntity.Strict strict ? strict.getData().utf8String() : "";
+      String error = response.status().reason().toLowerCase().replace(' ', '_');
+      return Json.error(response.status(), error, text).withHeaders(
+          response.getHeaders());
+    });
+  }
+}

@@ -1,0 +1,507 @@
+package io.reportcluster.node.job;
+
+import io.reportcluster.node.llm.LlmCallException;
+import io.reportcluster.node.llm.LlmCallerPool;
+import io.reportcluster.node.llm.LlmRequest;
+import io.reportcluster.node.llm.ReportPrompts;
+import io.reportcluster.protocol.Api.JobView;
+import io.reportcluster.protocol.Api.StepView;
+import io.reportcluster.protocol.CborSerializable;
+import io.reportcluster.protocol.JobState;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+import org.apache.pekko.persistence.typed.PersistenceId;
+import org.apache.pekko.persistence.typed.RecoveryCompleted;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
+import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
+import org.apache.pekko.persistence.typed.javadsl.EventHandler;
+import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
+import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
+
+/**
+ * One report job: the single source of truth for it. A sharded, event-sourced state machine
+ * that runs the job's LLM steps one after another through this node's caller pool, persists
+ * each completed step, retries failed steps with backoff, and on recovery (after a restart or
+ * on another node) continues from its last completed step without redoing it.
+ *
+ * <p>Only facts that must survive a crash are events: submission, each completed step, each
+ * failed attempt (with the retry it scheduled) and the end. Whether a call is queued or
+ * running right now is runtime knowledge, kept in this instance, and after a crash a call that
+ * was running is simply made again.
+ */
+public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<ReportJob.Command, ReportJob.Event, ReportJob.State> {
+
+  public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "ReportJob");
+
+  // ---------------------------------------------------------------- protocol: commands
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Accept the job; a repeat with the same id (an Idempotency-Key) returns the existing job. */
+  public record Submit(String startup, String provider, String idempotencyKey, ActorRef<SubmitReply> replyTo)
+      implements Command {}
+
+  public record Get(ActorRef<GetReply> replyTo) implements Command {}
+
+  /** Cancel: the job becomes REVOKED and the answer of a call in flight is then ignored. */
+  public record Cancel(ActorRef<CancelReply> replyTo) implements Command {}
+
+  /** News from the caller pool about this job's current call (node-local, never serialized). */
+  record CallUpdate(LlmCallerPool.CallResult result) implements Command {}
+
+  record RetryDue(int step, int attempt) implements Command {}
+
+  enum IdleTimeout implements Command { INSTANCE }
+
+  // ---------------------------------------------------------------- protocol: replies
+
+  public sealed interface SubmitReply extends CborSerializable {}
+
+  /** {@code created} is false when the job already existed (an idempotent repeat). */
+  public record Accepted(JobView job, boolean created) implements SubmitReply {}
+
+  /** The job id exists with another request behind it: an Idempotency-Key was reused. */
+  public record IdempotencyConflict(String jobId, String existingStartup) implements SubmitReply {}
+
+  public sealed interface GetReply extends CborSerializable {}
+
+  public record Found(JobView job) implements GetReply {}
+
+  public record NotFound(String jobId) implements GetReply, CancelReply {}
+
+  public sealed interface CancelReply extends CborSerializable {}
+
+  public record CancelAccepted(JobView job) implements CancelReply {}
+
+  /** The job had already finished with SUCCESS or FAILURE: nothing to cancel. */
+  public record CancelRefused(JobView job) implements CancelReply {}
+
+  // ---------------------------------------------------------------- protocol: events
+
+  public sealed interface Event extends CborSerializable {}
+
+  public record Submitted(String jobId, String startup, String provider, String idempotencyKey, List<String> steps,
+      Instant at) implements Event {}
+
+  public record StepCompleted(int step, int attempt, String output, Instant startedAt, Instant finishedAt)
+      implements Event {}
+
+  /** {@code nextRetryAt} is null when no retry follows (the job then fails in the same write). */
+  public record AttemptFailed(int step, int attempt, String error, Instant startedAt, Instant finishedAt,
+      Instant nextRetryAt) implements Event {}
+
+  public record Succeeded(String result, Instant at) implements Event {}
+
+  public record JobFailed(String error, Instant at) implements Event {}
+
+  public record Cancelled(Instant at) implements Event {}
+
+  // ---------------------------------------------------------------- state
+
+  /** A step as the journal knows it: done when it has an output. */
+  public record Step(String name, int attempts, String output, Instant startedAt, Instant finishedAt, String lastError) {
+    boolean done() {
+      return output != null;
+    }
+
+    Step attempted(int attempt, Instant start, String error) {
+      return new Step(name, Math.max(attempts, attempt), output, startedAt == null ? start : startedAt, finishedAt, error);
+    }
+
+    Step completed(int attempt, Instant start, String out, Instant end) {
+      return new Step(name, Math.max(attempts, attempt), out, startedAt == null ? start : startedAt, end, lastError);
+    }
+  }
+
+  public record State(String jobId, String startup, String provider, String idempotencyKey, List<Step> steps,
+      JobState outcome, String result, String error, Instant submittedAt, Instant updatedAt, Instant finishedAt,
+      Instant nextRetryAt) {
+
+    static final State EMPTY = new State(null, null, null, null, List.of(), null, null, null, null, null, null, null);
+
+    public boolean isEmpty() {
+      return jobId == null;
+    }
+
+    /** SUCCESS, FAILURE or REVOKED once finished; null while the job runs. */
+    public boolean isTerminal() {
+      return outcome != null;
+    }
+
+    boolean isActive() {
+      return !isEmpty() && !isTerminal();
+    }
+
+    /** Index of the first step not done yet (== steps.size() once all are). */
+    public int currentStep() {
+      int i = 0;
+      while (i < steps.size() && steps.get(i).done()) i++;
+      return i;
+    }
+
+    List<String> stepNames() {
+      return steps.stream().map(Step::name).toList();
+    }
+
+    List<String> outputsBefore(int step) {
+      return steps.subList(0, step).stream().map(Step::output).toList();
+    }
+
+    static State submitted(Submitted e) {
+      List<Step> steps = e.steps().stream().map(n -> new Step(n, 0, null, null, null, null)).toList();
+      return new State(e.jobId(), e.startup(), e.provider(), e.idempotencyKey(), steps, null, null, null, e.at(), e.at(),
+          null, null);
+    }
+
+    private State withStep(int index, Step step, Instant at, Instant nextRetry) {
+      List<Step> copy = new ArrayList<>(steps);
+      copy.set(index, step);
+      return new State(jobId, startup, provider, idempotencyKey, List.copyOf(copy), outcome, result, error,
+          submittedAt, at, finishedAt, nextRetry);
+    }
+
+    State stepCompleted(StepCompleted e) {
+      Step s = steps.get(e.step()).completed(e.attempt(), e.startedAt(), e.output(), e.finishedAt());
+      return withStep(e.step(), s, e.finishedAt(), null);
+    }
+
+    State attemptFailed(AttemptFailed e) {
+      Step s = steps.get(e.step()).attempted(e.attempt(), e.startedAt(), e.error());
+      return withStep(e.step(), s, e.finishedAt(), e.nextRetryAt());
+    }
+
+    State finished(JobState how, String result, String error, Instant at) {
+      return new State(jobId, startup, provider, idempotencyKey, steps, how, result, error, submittedAt, at, at, null);
+    }
+  }
+
+  // ---------------------------------------------------------------- wiring
+
+  /** What a job needs from its node. */
+  public record Deps(JobSettings settings, ActorRef<LlmCallerPool.Command> pool, String nodeName) {}
+
+  /** Registers ReportJob with Cluster Sharding on this node. */
+  public static ActorRef<ShardingEnvelope<Command>> init(ActorSystem<?> system, Deps deps) {
+    return ClusterSharding.get(system).init(Entity.of(TYPE_KEY,
+        entity -> create(entity.getEntityId(), entity.getShard(), deps)));
+  }
+
+  /**
+   * @param shard where to ask for passivation; null outside sharding (unit tests), where an
+   *     idle finished job simply stays
+   */
+  public static Behavior<Command> create(String jobId, ActorRef<ClusterSharding.ShardCommand> shard, Deps deps) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ReportJob(jobId, ctx, timers, shard, deps)));
+  }
+
+  /** Where the job's current call stands; runtime knowledge, rebuilt on recovery. */
+  private enum Phase { IDLE, QUEUED, RUNNING, BACKOFF }
+
+  private final String jobId;
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
+  private final Deps deps;
+  private final ActorRef<LlmCallerPool.CallResult> callAdapter;
+  private Phase phase = Phase.IDLE;
+  private Instant runningSince;
+
+  private ReportJob(String jobId, ActorContext<Command> ctx, TimerScheduler<Command> timers,
+      ActorRef<ClusterSharding.ShardCommand> shard, Deps deps) {
+    super(PersistenceId.of(TYPE_KEY.name(), jobId),
+        SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
+    this.jobId = jobId;
+    this.ctx = ctx;
+    this.timers = timers;
+    this.shard = shard;
+    this.deps = deps;
+    this.callAdapter = ctx.messageAdapter(LlmCallerPool.CallResult.class, CallUpdate::new);
+  }
+
+  @Override
+  public State emptyState() {
+    return State.EMPTY;
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  @Override
+  public CommandHandlerWithReply<Command, Event, State> commandHandler() {
+    CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
+
+    b.forState(State::isEmpty)
+        .onCommand(Submit.class, this::onFirstSubmit)
+        .onCommand(Get.class, (s, c) -> notFound(c.replyTo()))
+        .onCommand(Cancel.class, (s, c) -> notFound(c.replyTo()))
+        .onAnyCommand(c -> Effect().noReply());
+
+    b.forState(State::isActive)
+        .onCommand(Submit.class, this::onRepeatSubmit)
+        .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), new Found(view(s))))
+        .onCommand(Cancel.class, this::onCancel)
+        .onCommand(CallUpdate.class, this::onCallUpdate)
+        .onCommand(RetryDue.class, this::onRetryDue)
+        .onCommand(IdleTimeout.class, c -> Effect().noReply());
+
+    b.forState(State::isTerminal)
+        .onCommand(Submit.class, (s, c) -> idleAfter(onRepeatSubmit(s, c)))
+        .onCommand(Get.class, (s, c) -> idleAfter(Effect().reply(c.replyTo(), new Found(view(s)))))
+        .onCommand(Cancel.class, (s, c) -> idleAfter(s.outcome() == JobState.REVOKED
+            ? Effect().reply(c.replyTo(), new CancelAccepted(view(s)))
+            : Effect().reply(c.replyTo(), new CancelRefused(view(s)))))
+        .onCommand(IdleTimeout.class, c -> {
+          passivate();
+          return Effect().noReply();
+        })
+        // A late answer of a cancelled job's call, or a stale timer: ignored on purpose.
+        .onAnyCommand(c -> Effect().noReply());
+
+    return b.build();
+  }
+
+  private ReplyEffect<Event, State> onFirstSubmit(State s, Submit c) {
+    Submitted e = new Submitted(jobId, c.startup(), c.provider(), c.idempotencyKey(), deps.settings().steps(),
+        Instant.now());
+    return Effect().persist(e)
+        .thenRun(ns -> {
+          ctx.getLog().info("job {} PENDING: startup '{}', provider {}", jobId, ns.startup(), ns.provider());
+          dispatch(ns);
+        })
+        .thenReply(c.replyTo(), ns -> new Accepted(view(ns), true));
+  }
+
+  private ReplyEffect<Event, State> onRepeatSubmit(State s, Submit c) {
+    if (!Objects.equals(s.startup(), c.startup()) || !Objects.equals(s.provider(), c.provider())) {
+      return Effect().reply(c.replyTo(), new IdempotencyConflict(jobId, s.startup()));
+    }
+    return Effect().reply(c.replyTo(), new Accepted(view(s), false));
+  }
+
+  private ReplyEffect<Event, State> onCancel(State s, Cancel c) {
+    return Effect().persist(new Cancelled(Instant.now()))
+        .thenRun(ns -> {
+          ctx.getLog().info("job {} REVOKED at step {}", jobId, ns.currentStep());
+          timers.cancel(RetryDue.class);
+          deps.pool().tell(new LlmCallerPool.CancelJob(jobId));
+          phase = Phase.IDLE;
+          startIdleTimer();
+        })
+        .thenReply(c.replyTo(), ns -> new CancelAccepted(view(ns)));
+  }
+
+  private ReplyEffect<Event, State> onCallUpdate(State s, CallUpdate u) {
+    LlmCallerPool.CallResult r = u.result();
+    int step = s.currentStep();
+    // Only the current attempt of the current step counts; anything else is stale.
+    if (r.step() != step || r.attempt() != s.steps().get(step).attempts() + 1) {
+      return Effect().noReply();
+    }
+    if (r instanceof LlmCallerPool.CallStarted started) {
+      if (phase == Phase.QUEUED) {
+        if (step == 0 && r.attempt() == 1) ctx.getLog().info("job {} STARTED", jobId);
+        phase = Phase.RUNNING;
+        runningSince = started.at();
+      }
+      return Effect().noReply();
+    }
+    if (r instanceof LlmCallerPool.CallSucceeded ok) {
+      return onStepSucceeded(s, ok);
+    }
+    return onStepFailed(s, (LlmCallerPool.CallFailed) r);
+  }
+
+  private ReplyEffect<Event, State> onStepSucceeded(State s, LlmCallerPool.CallSucceeded ok) {
+    StepCompleted done = new StepCompleted(ok.step(), ok.attempt(), ok.text(), ok.startedAt(), ok.finishedAt());
+    phase = Phase.IDLE;
+    boolean last = ok.step() == s.steps().size() - 1;
+    if (!last) {
+      return Effect().persist(done)
+          .thenRun(ns -> {
+            ctx.getLog().debug("job {} step {} done", jobId, s.steps().get(ok.step()).name());
+            dispatch(ns);
+          })
+          .thenNoReply();
+    }
+    return Effect().persist(List.of(done, new Succeeded(ok.text(), ok.finishedAt())))
+        .thenRun(ns -> {
+          ctx.getLog().info("job {} SUCCESS after {} calls", jobId, totalAttempts(ns));
+          startIdleTimer();
+        })
+        .thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> onStepFailed(State s, LlmCallerPool.CallFailed f) {
+    LlmCallException why = f.failure();
+    String stepName = s.steps().get(f.step()).name();
+    String error = "step " + stepName + ", attempt " + f.attempt() + ": " + why.describe();
+    int retriesSoFar = f.attempt() - 1;
+    phase = Phase.IDLE;
+    if (!why.retryable() || retriesSoFar >= deps.settings().retry().maxRetries()) {
+      String reason = why.retryable()
+          ? error + " (gave up after " + f.attempt() + " attempts)"
+          : error + " (permanent)";
+      return Effect().persist(List.of(
+              new AttemptFailed(f.step(), f.attempt(), why.describe(), f.startedAt(), f.finishedAt(), null),
+              new JobFailed(reason, f.finishedAt())))
+          .thenRun(ns -> {
+            ctx.getLog().info("job {} FAILURE: {}", jobId, reason);
+            startIdleTimer();
+          })
+          .thenNoReply();
+    }
+    Duration wait = deps.settings().retry().delay(retriesSoFar + 1, why.retryAfter());
+    Instant next = f.finishedAt().plus(wait);
+    return Effect().persist(new AttemptFailed(f.step(), f.attempt(), why.describe(), f.startedAt(), f.finishedAt(), next))
+        .thenRun(ns -> {
+          ctx.getLog().info("job {} RETRY in {} ms: {}", jobId, wait.toMillis(), error);
+          scheduleRetry(ns);
+        })
+        .thenNoReply();
+  }
+
+  private ReplyEffect<Event, State> onRetryDue(State s, RetryDue due) {
+    int step = s.currentStep();
+    if (phase == Phase.BACKOFF && due.step() == step && due.attempt() == s.steps().get(step).attempts() + 1) {
+      dispatch(s);
+    }
+    return Effect().noReply();
+  }
+
+  private ReplyEffect<Event, State> notFound(ActorRef<? super NotFound> replyTo) {
+    // Nothing was ever submitted under this id: do not keep an entity for it.
+    passivate();
+    return Effect().reply(replyTo, new NotFound(jobId));
+  }
+
+  private ReplyEffect<Event, State> idleAfter(ReplyEffect<Event, State> effect) {
+    startIdleTimer();
+    return effect;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  @Override
+  public EventHandler<State, Event> eventHandler() {
+    return newEventHandlerBuilder().forAnyState()
+        .onEvent(Submitted.class, (s, e) -> State.submitted(e))
+        .onEvent(StepCompleted.class, State::stepCompleted)
+        .onEvent(AttemptFailed.class, State::attemptFailed)
+        .onEvent(Succeeded.class, (s, e) -> s.finished(JobState.SUCCESS, e.result(), null, e.at()))
+        .onEvent(JobFailed.class, (s, e) -> s.finished(JobState.FAILURE, null, e.error(), e.at()))
+        .onEvent(Cancelled.class, (s, e) -> s.finished(JobState.REVOKED, null, "cancelled by a client", e.at()))
+        .build();
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), this::onRecovered)
+        .build();
+  }
+
+  private void onRecovered(State s) {
+    if (s.isTerminal()) {
+      startIdleTimer();
+    } else if (s.isActive()) {
+      ctx.getLog().info("job {} recovered at step {} of {}", jobId, s.currentStep(), s.steps().size());
+      if (s.nextRetryAt() != null && s.nextRetryAt().isAfter(Instant.now())) {
+        scheduleRetry(s);
+      } else {
+        dispatch(s);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- side effects
+
+  private void dispatch(State s) {
+    int step = s.currentStep();
+    int attempt = s.steps().get(step).attempts() + 1;
+    String prompt = ReportPrompts.prompt(s.startup(), s.stepNames(), step, s.outputsBefore(step));
+    LlmRequest request = new LlmRequest(jobId, s.startup(), step, s.steps().get(step).name(), attempt, s.provider(), prompt);
+    deps.pool().tell(new LlmCallerPool.Submit(new LlmCallerPool.Call(request, callAdapter)));
+    phase = Phase.QUEUED;
+  }
+
+  private void scheduleRetry(State s) {
+    int step = s.currentStep();
+    Duration wait = Duration.between(Instant.now(), s.nextRetryAt());
+    if (wait.isNegative()) wait = Duration.ZERO;
+    timers.startSingleTimer(RetryDue.class, new RetryDue(step, s.steps().get(step).attempts() + 1), wait);
+    phase = Phase.BACKOFF;
+  }
+
+  private void startIdleTimer() {
+    timers.startSingleTimer(IdleTimeout.INSTANCE, IdleTimeout.INSTANCE, deps.settings().finishedIdleTimeout());
+  }
+
+  private void passivate() {
+    if (shard != null) shard.tell(new ClusterSharding.Passivate<>(ctx.getSelf()));
+  }
+
+  // ---------------------------------------------------------------- views
+
+  private static int totalAttempts(State s) {
+    return s.steps().stream().mapToInt(Step::attempts).sum();
+  }
+
+  /** The job as clients see it, runtime phase included. */
+  JobView view(State s) {
+    int current = s.currentStep();
+    boolean running = s.isActive() && phase == Phase.RUNNING;
+    JobState state;
+    if (s.isTerminal()) state = s.outcome();
+    else if (phase == Phase.BACKOFF) state = JobState.RETRY;
+    else if (running || totalAttempts(s) > 0) state = JobState.STARTED;
+    else state = JobState.PENDING;
+
+    List<StepView> steps = new ArrayList<>(s.steps().size());
+    for (int i = 0; i < s.steps().size(); i++) {
+      Step st = s.steps().get(i);
+      boolean isCurrent = i == current;
+      JobState stepState;
+      if (st.done()) stepState = JobState.SUCCESS;
+      else if (!isCurrent) stepState = JobState.PENDING;
+      else if (s.isTerminal()) stepState = s.outcome() == JobState.SUCCESS ? JobState.PENDING : s.outcome();
+      else if (phase == Phase.BACKOFF) stepState = JobState.RETRY;
+      else if (running) stepState = JobState.STARTED;
+      else stepState = JobState.PENDING;
+      int attempts = st.attempts() + (isCurrent && running ? 1 : 0);
+      Instant started = st.startedAt() != null ? st.startedAt() : (isCurrent && running ? runningSince : null);
+      Long durationMs = st.done() && started != null ? Duration.between(started, st.finishedAt()).toMillis() : null;
+      steps.add(new StepView(st.name(), stepState, attempts, started, st.finishedAt(), durationMs, st.lastError()));
+    }
+    return new JobView(
+        s.jobId(),
+        s.startup(),
+        s.provider(),
+        state,
+        totalAttempts(s) + (running ? 1 : 0),
+        current < s.steps().size() ? s.steps().get(current).name() : null,
+        steps,
+        s.result(),
+        s.error(),
+        deps.nodeName(),
+        s.submittedAt(),
+        s.updatedAt(),
+        s.finishedAt(),
+        phase == Phase.BACKOFF && s.isActive() ? s.nextRetryAt() : null);
+  }
+}

@@ -1,0 +1,73 @@
+package io.reportcluster.node.llm;
+
+import java.time.Duration;
+
+/**
+ * Why a provider call failed, classified once so the job decides between retry and failure
+ * without knowing the provider. Expected failures carry no stack trace: they are data.
+ */
+public final class LlmCallException extends RuntimeException {
+
+  public enum Kind {
+    TIMEOUT(true),
+    RATE_LIMITED(true),
+    SERVER_ERROR(true),
+    CONNECTION(true),
+    /** A caller actor crashed while it held the call; the call may be repeated. */
+    CALLER_CRASHED(true),
+    BAD_REQUEST(false),
+    UNAUTHORIZED(false),
+    FORBIDDEN(false);
+
+    private final boolean retryable;
+
+    Kind(boolean retryable) {
+      this.retryable = retryable;
+    }
+
+    public boolean retryable() {
+      return retryable;
+    }
+  }
+
+  private final Kind kind;
+  private final Duration retryAfter;
+
+  public LlmCallException(Kind kind, String message, Duration retryAfter) {
+    super(message, null, false, false);
+    this.kind = kind;
+    this.retryAfter = retryAfter;
+  }
+
+  public LlmCallException(Kind kind, String message) {
+    this(kind, message, null);
+  }
+
+  /** Maps an HTTP status from a provider to its kind: 429 and 5xx retry, other 4xx do not. */
+  public static Kind kindOfStatus(int status) {
+    if (status == 429) return Kind.RATE_LIMITED;
+    if (status == 401) return Kind.UNAUTHORIZED;
+    if (status == 403) return Kind.FORBIDDEN;
+    if (status >= 500) return Kind.SERVER_ERROR;
+    if (status == 408) return Kind.TIMEOUT;
+    return Kind.BAD_REQUEST;
+  }
+
+  public Kind kind() {
+    return kind;
+  }
+
+  public boolean retryable() {
+    return kind.retryable();
+  }
+
+  /** The provider's Retry-After, or null when it gave none. */
+  public Duration retryAfter() {
+    return retryAfter;
+  }
+
+  /** A one-line description for job views: "RATE_LIMITED: slow down". */
+  public String describe() {
+    return kind + ": " + getMessage();
+  }
+}

@@ -1,0 +1,48 @@
+package io.reportcluster.node.llm;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Live figures of this node's caller pool, written by the pool and its callers and read
+ * without messaging by the routes (admission control, stats) and metrics.
+ */
+public final class PoolMetrics {
+  public final int callers;
+  public final int queueLimit;
+  final AtomicInteger inFlight = new AtomicInteger();
+  final AtomicInteger queueDepth = new AtomicInteger();
+  final AtomicLong started = new AtomicLong();
+  final AtomicLong succeeded = new AtomicLong();
+  final AtomicLong failed = new AtomicLong();
+
+  public PoolMetrics(int callers, int queueLimit) {
+    this.callers = callers;
+    this.queueLimit = queueLimit;
+  }
+
+  public int inFlight() {
+    return inFlight.get();
+  }
+
+  public int queueDepth() {
+    return queueDepth.get();
+  }
+
+  /** True when a new job must be shed: the calls waiting for a caller reached the bound. */
+  public boolean queueFull() {
+    return queueDepth.get() >= queueLimit;
+  }
+
+  public long callsStarted() {
+    return started.get();
+  }
+
+  public long callsSucceeded() {
+    return succeeded.get();
+  }
+
+  public long callsFailed() {
+    return failed.get();
+  }
+}

@@ -1,0 +1,52 @@
+package io.reportcluster.node.persistence;
+
+import com.typesafe.config.Config;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * Creates the journal tables at start when they are missing, so a fresh machine needs no
+ * manual SQL. Runs once, before the ActorSystem starts, each statement in its own autocommit
+ * (PostgreSQL refuses some index builds inside a transaction). Every statement is idempotent.
+ */
+public final class JournalSchema {
+  private JournalSchema() {}
+
+  public static void createIfMissing(Config db) {
+    if (!db.getBoolean("create-schema")) return;
+    String dialect = db.getString("schema-dialect");
+    String ddl = read("db/" + dialect + ".sql");
+    try (Connection c = DriverManager.getConnection(db.getString("url"), db.getString("user"), db.getString("password"));
+        Statement st = c.createStatement()) {
+      c.setAutoCommit(true);
+      for (String sql : ddl.split(";")) {
+        String stmt = stripComments(sql).trim();
+        if (!stmt.isEmpty()) st.execute(stmt);
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot create the journal schema at " + db.getString("url") + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static String stripComments(String sql) {
+    StringBuilder out = new StringBuilder();
+    for (String line : sql.split("\n")) {
+      if (!line.trim().startsWith("--")) out.append(line).append('\n');
+    }
+    return out.toString();
+  }
+
+  private static String read(String resource) {
+    try (InputStream in = JournalSchema.class.getClassLoader().getResourceAsStream(resource)) {
+      if (in == null) throw new IllegalArgumentException("no schema script " + resource + " (reports.db.schema-dialect)");
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,65 @@
+package io.reportcluster.protocol;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * REST JSON bodies. Field names are written in snake_case by the node's HTTP mapper
+ * ({@code jobId} becomes {@code job_id}).
+ */
+public final class Api {
+  private Api() {}
+
+  /** {@code POST /generate}: the seed-compatible answer. */
+  public record GenerateAccepted(String jobId, String status) {}
+
+  /** {@code GET /status/{id}}: the seed-compatible view. */
+  public record SeedStatus(String jobId, JobState state, String result) {}
+
+  /**
+   * {@code POST /api/v1/jobs}: {@code created} is false when an Idempotency-Key matched an
+   * existing job, which is then returned instead of a new one.
+   */
+  public record JobAccepted(String jobId, String status, JobState state, boolean created) {}
+
+  /** {@code GET /api/v1/jobs/{id}}. */
+  public record JobView(
+      String jobId,
+      String startup,
+      String provider,
+      JobState state,
+      int attempts,
+      String currentStep,
+      List<StepView> steps,
+      String result,
+      String error,
+      String node,
+      Instant submittedAt,
+      Instant updatedAt,
+      Instant finishedAt,
+      Instant nextRetryAt) {}
+
+  /** One LLM step of a job; {@code attempts} counts calls started for it. */
+  public record StepView(
+      String name,
+      JobState state,
+      int attempts,
+      Instant startedAt,
+      Instant finishedAt,
+      Long durationMs,
+      String lastError) {}
+
+  /** {@code GET /api/v1/node/stats}: this node's caller pool. */
+  public record NodeStats(
+      String node,
+      int callers,
+      int inFlight,
+      int queueDepth,
+      int queueLimit,
+      long callsStarted,
+      long callsSucceeded,
+      long callsFailed) {}
+
+  /** Every error answer: a short machine-readable code and a human detail. */
+  public record ErrorBody(String error, Object detail) {}
+}

@@ -65,6 +65,8 @@ public final class LoadGen {
   // Options
 
   static final class UsageException extends Exception {
+    private static final long serialVersionUID = 1L;
+
     UsageException(String message) {
       super(message);
     }
@@ -832,7 +834,8 @@ public final class LoadGen {
       char c = s.charAt(i);
       if (c == '"') {
         int end = stringEnd(s, i);
-        return end - 1 > i ? unescape(s.substring(i + 1, end - 1)) : null;
+        boolean terminated = end - 1 > i && s.charAt(end - 1) == '"';
+        return terminated ? unescape(s.substring(i + 1, end - 1)) : null;
       }
       if (c == '{' || c == '[') {
         return null;

@@ -1,0 +1,36 @@
+package io.reportcluster.node.testkit;
+
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/** Waits for a condition with a deadline: tests never sleep to synchronise. */
+public final class Await {
+  private Await() {}
+
+  public static void until(Duration deadline, String what, BooleanSupplier condition) {
+    long end = System.nanoTime() + deadline.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > end) throw new AssertionError("not true within " + deadline.toSeconds() + " s: " + what);
+      try {
+        Thread.sleep(25);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted while waiting for: " + what);
+      }
+    }
+  }
+
+  public static <T> T value(Duration deadline, String what, Supplier<T> probe, java.util.function.Predicate<T> ok) {
+    Object[] last = new Object[1];
+    until(deadline, what + " (last seen: " + last[0] + ")", () -> {
+      last[0] = probe.get();
+      @SuppressWarnings("unchecked")
+      T v = (T) last[0];
+      return ok.test(v);
+    });
+    @SuppressWarnings("unchecked")
+    T v = (T) last[0];
+    return v;
+  }
+}

@@ -1,5 +1,6 @@
 package io.reportcluster.node.job;
 
+import com.fasterxml.jackson.annotation.JsonIgnore;
 import io.reportcluster.node.llm.LlmCallException;
 import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.LlmRequest;
@@ -114,7 +115,9 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   // ---------------------------------------------------------------- state
 
   /** A step as the journal knows it: done when it has an output. */
-  public record Step(String name, int attempts, String output, Instant startedAt, Instant finishedAt, String lastError) {
+  public record Step(String name, int attempts, String output, Instant startedAt, Instant finishedAt, String lastError)
+      implements CborSerializable {
+    @JsonIgnore
     boolean done() {
       return output != null;
     }
@@ -130,30 +133,35 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
 
   public record State(String jobId, String startup, String provider, String idempotencyKey, List<Step> steps,
       JobState outcome, String result, String error, Instant submittedAt, Instant updatedAt, Instant finishedAt,
-      Instant nextRetryAt) {
+      Instant nextRetryAt) implements CborSerializable {
 
     static final State EMPTY = new State(null, null, null, null, List.of(), null, null, null, null, null, null, null);
 
+    @JsonIgnore
     public boolean isEmpty() {
       return jobId == null;
     }
 
     /** SUCCESS, FAILURE or REVOKED once finished; null while the job runs. */
+    @JsonIgnore
     public boolean isTerminal() {
       return outcome != null;
     }
 
+    @JsonIgnore
     boolean isActive() {
       return !isEmpty() && !isTerminal();
     }
 
     /** Index of the first step not done yet (== steps.size() once all are). */
+    @JsonIgnore
     public int currentStep() {
       int i = 0;
       while (i < steps.size() && steps.get(i).done()) i++;
       return i;
     }
 
+    @JsonIgnore
     List<String> stepNames() {
       return steps.stream().map(Step::name).toList();
     }

@@ -35,7 +35,14 @@ public final class RecordingProvider implements LlmProvider {
     synchronized (this) {
       calls.add(request);
     }
-    return delegate.complete(request).whenComplete((text, failure) -> {
+    CompletionStage<String> answer;
+    try {
+      answer = delegate.complete(request);
+    } catch (RuntimeException thrown) {
+      inFlight.decrementAndGet();
+      throw thrown;
+    }
+    return answer.whenComplete((text, failure) -> {
       inFlight.decrementAndGet();
       if (failure == null) {
         synchronized (this) {

@@ -1,0 +1,167 @@
+package io.reportcluster.node.llm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.reportcluster.node.testkit.Await;
+import io.reportcluster.node.testkit.RecordingProvider;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/** The caller pool bounds concurrency per node, queues the rest visibly, and survives crashes. */
+class LlmCallerPoolTest {
+  private static final ActorTestKit testKit = ActorTestKit.create();
+
+  @AfterAll
+  static void shutdown() {
+    testKit.shutdownTestKit();
+  }
+
+  /** A provider whose calls finish only when the test says so; "crash" prompts throw. */
+  static final class GatedProvider implements LlmProvider {
+    final LinkedBlockingQueue<CompletableFuture<String>> pending = new LinkedBlockingQueue<>();
+
+    @Override
+    public String name() {
+      return "gated";
+    }
+
+    @Override
+    public CompletionStage<String> complete(LlmRequest request) {
+      if (request.prompt().equals("crash")) throw new IllegalStateException("provider client bug");
+      CompletableFuture<String> f = new CompletableFuture<>();
+      pending.add(f);
+      return f;
+    }
+
+    /** Answers the calls waiting now; returns how many. */
+    int releaseAll() {
+      List<CompletableFuture<String>> now = new ArrayList<>();
+      pending.drainTo(now);
+      now.forEach(f -> f.complete("ok"));
+      return now.size();
+    }
+  }
+
+  private record Pool(ActorRef<LlmCallerPool.Command> ref, PoolMetrics metrics) {}
+
+  private static Pool pool(LlmProvider provider, int callers, Duration callTimeout) {
+    LlmCallerPool.Settings settings = new LlmCallerPool.Settings(
+        callers, 1000, callTimeout, Duration.ofMillis(50), Duration.ofMillis(200), 0.0);
+    PoolMetrics metrics = new PoolMetrics(callers, 1000);
+    return new Pool(testKit.spawn(LlmCallerPool.create(settings, ProviderRegistry.of(provider), metrics)), metrics);
+  }
+
+  private static LlmCallerPool.Submit call(String jobId, String prompt, ActorRef<LlmCallerPool.CallResult> replyTo) {
+    return new LlmCallerPool.Submit(new LlmCallerPool.Call(
+        new LlmRequest(jobId, "Acme", 0, "market", 1, "gated", prompt), replyTo));
+  }
+
+  private static List<LlmCallerPool.CallResult> finishedOnly(TestProbe<LlmCallerPool.CallResult> probe, int n) {
+    List<LlmCallerPool.CallResult> out = new ArrayList<>();
+    while (out.size() < n) {
+      LlmCallerPool.CallResult r = probe.receiveMessage(Duration.ofSeconds(10));
+      if (!(r instanceof LlmCallerPool.CallStarted)) out.add(r);
+    }
+    return out;
+  }
+
+  @Test
+  void neverMoreThanNCallsInFlightWithFiftyQueuedAndTheRestWaitsVisibly() {
+    GatedProvider gate = new GatedProvider();
+    RecordingProvider provider = new RecordingProvider(gate);
+    Pool pool = pool(provider, 4, Duration.ofMinutes(1));
+    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+
+    for (int i = 0; i < 50; i++) pool.ref().tell(call("job-" + i, "p", probe.ref()));
+
+    Await.until(Duration.ofSeconds(5), "4 calls in flight", () -> provider.inFlight() == 4);
+    Await.until(Duration.ofSeconds(5), "46 calls visible in the queue", () -> pool.metrics().queueDepth() == 46);
+    assertThat(pool.metrics().inFlight()).isEqualTo(4);
+
+    // Drain in waves; the provider measures concurrency itself.
+    int answered = 0;
+    while (answered < 50) {
+      int before = answered;
+      Await.until(Duration.ofSeconds(5), "next wave in flight", () -> gate.pending.size() > 0);
+      answered += gate.releaseAll();
+      assertThat(answered).isGreaterThan(before);
+    }
+    List<LlmCallerPool.CallResult> results = finishedOnly(probe, 50);
+    assertThat(results).allMatch(r -> r instanceof LlmCallerPool.CallSucceeded);
+    assertThat(provider.maxInFlight()).isEqualTo(4);
+    assertThat(provider.calls()).hasSize(50);
+    Await.until(Duration.ofSeconds(5), "queue empty", () -> pool.metrics().queueDepth() == 0);
+    assertThat(pool.metrics().callsSucceeded()).isEqualTo(50);
+  }
+
+  @Test
+  void aCrashedCallerReportsARetryableFailureAndIsRestarted() {
+    GatedProvider gate = new GatedProvider();
+    RecordingProvider provider = new RecordingProvider(gate);
+    Pool pool = pool(provider, 2, Duration.ofMinutes(1));
+    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+
+    pool.ref().tell(call("job-crash", "crash", probe.ref()));
+    LlmCallerPool.CallResult crashed = finishedOnly(probe, 1).get(0);
+    assertThat(crashed).isInstanceOf(LlmCallerPool.CallFailed.class);
+    LlmCallException why = ((LlmCallerPool.CallFailed) crashed).failure();
+    assertThat(why.kind()).isEqualTo(LlmCallException.Kind.CALLER_CRASHED);
+    assertThat(why.retryable()).isTrue();
+
+    // Both callers serve again: the crashed one came back after its backoff.
+    pool.ref().tell(call("job-a", "p", probe.ref()));
+    pool.ref().tell(call("job-b", "p", probe.ref()));
+    Await.until(Duration.ofSeconds(5), "2 calls in flight after the restart", () -> provider.inFlight() == 2);
+    gate.releaseAll();
+    assertThat(finishedOnly(probe, 2)).allMatch(r -> r instanceof LlmCallerPool.CallSucceeded);
+    assertThat(pool.metrics().inFlight()).isZero();
+  }
+
+  @Test
+  void aHungCallTimesOutAsARetryableFailureAndFreesItsCaller() {
+    GatedProvider gate = new GatedProvider();
+    Pool pool = pool(gate, 1, Duration.ofMillis(300));
+    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+
+    pool.ref().tell(call("job-hung", "p", probe.ref()));
+    LlmCallerPool.CallResult r = finishedOnly(probe, 1).get(0);
+    assertThat(r).isInstanceOf(LlmCallerPool.CallFailed.class);
+    assertThat(((LlmCallerPool.CallFailed) r).failure().kind()).isEqualTo(LlmCallException.Kind.TIMEOUT);
+
+    pool.ref().tell(call("job-next", "p", probe.ref()));
+    Await.until(Duration.ofSeconds(5), "the single caller takes the next call", () -> gate.pending.size() == 2);
+    gate.releaseAll();
+    assertThat(finishedOnly(probe, 1).get(0)).isInstanceOf(LlmCallerPool.CallSucceeded.class);
+  }
+
+  @Test
+  void cancellingAJobDropsItsQueuedCalls() {
+    GatedProvider gate = new GatedProvider();
+    RecordingProvider provider = new RecordingProvider(gate);
+    Pool pool = pool(provider, 1, Duration.ofMinutes(1));
+    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+
+    pool.ref().tell(call("job-running", "p", probe.ref()));
+    pool.ref().tell(call("job-cancelled", "p", probe.ref()));
+    pool.ref().tell(call("job-kept", "p", probe.ref()));
+    Await.until(Duration.ofSeconds(5), "two queued", () -> pool.metrics().queueDepth() == 2);
+    pool.ref().tell(new LlmCallerPool.CancelJob("job-cancelled"));
+    Await.until(Duration.ofSeconds(5), "one queued", () -> pool.metrics().queueDepth() == 1);
+
+    Await.until(Duration.ofSeconds(5), "first call", () -> gate.pending.size() == 1);
+    gate.releaseAll();
+    Await.until(Duration.ofSeconds(5), "second call", () -> gate.pending.size() == 1);
+    gate.releaseAll();
+    finishedOnly(probe, 2);
+    assertThat(provider.calls()).extracting(LlmRequest::jobId).containsExactly("job-running", "job-kept");
+  }
+}

@@ -1,0 +1,79 @@
+# Shared by the ops/ scripts: repository paths, building the node, and the local services
+# (PostgreSQL, Redis) that tests and cluster profiles use. Sourced, not run.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+NODE_JAR_DIR="$REPO_ROOT/node/target"
+
+log() { echo "[$(basename "$0")] $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root for: $*"; fi
+}
+
+# Builds the node unless its jar is newer than every source and config file.
+build_node() {
+  local jar stamp
+  jar=$(ls "$NODE_JAR_DIR"/reportcluster-node-*.jar 2>/dev/null | head -n 1)
+  if [ -n "$jar" ] && [ -d "$NODE_JAR_DIR/lib" ] \
+     && [ -z "$(find "$REPO_ROOT/pom.xml" "$REPO_ROOT/protocol" "$REPO_ROOT/node/pom.xml" "$REPO_ROOT/node/src/main" \
+                  -newer "$jar" -type f -not -path '*/target/*' 2>/dev/null | head -n 1)" ]; then
+    return 0
+  fi
+  command -v mvn >/dev/null || die "Maven (mvn) is needed to build the node: apt-get install maven"
+  log "building the node (mvn package, tests skipped)..."
+  (cd "$REPO_ROOT" && mvn -q -B -DskipTests package) || die "build failed"
+}
+
+node_classpath() {
+  local jar
+  jar=$(ls "$NODE_JAR_DIR"/reportcluster-node-*.jar | head -n 1)
+  echo "$jar:$NODE_JAR_DIR/lib/*"
+}
+
+# PostgreSQL on 127.0.0.1:5432: started when installed but stopped, installed when missing.
+ensure_postgres() {
+  if pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then return 0; fi
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    log "PostgreSQL is not installed: installing it with apt-get"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null \
+      || { as_root apt-get update -q >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >/dev/null; } \
+      || die "could not install postgresql"
+    # A development machine: trust loopback connections, as the tests and profiles expect.
+    local hba
+    hba=$(ls /etc/postgresql/*/main/pg_hba.conf | head -n 1)
+    as_root sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/' "$hba"
+  fi
+  local version
+  version=$(ls /etc/postgresql | head -n 1)
+  log "starting PostgreSQL $version"
+  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start 2>/dev/null || true
+  for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 -p 5432 && return 0; sleep 0.5; done
+  die "PostgreSQL did not become ready on 127.0.0.1:5432"
+}
+
+# Creates a database on the local server unless it exists.
+ensure_database() {
+  local name=$1
+  if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1; then
+    log "creating database $name"
+    psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $name" >/dev/null || die "cannot create database $name"
+  fi
+}
+
+# Redis on 127.0.0.1:6379: started when installed but stopped, installed when missing.
+ensure_redis() {
+  if redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then return 0; fi
+  if ! command -v redis-server >/dev/null; then
+    log "Redis is not installed: installing it with apt-get"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null \
+      || { as_root apt-get update -q >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null; } \
+      || die "could not install redis-server"
+  fi
+  log "starting Redis"
+  mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log >/dev/null
+  for _ in $(seq 1 40); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return 0; sleep 0.25; done
+  die "Redis did not become ready on 127.0.0.1:6379"
+}

@@ -1,7 +1,10 @@
 package io.reportcluster.node;
 
 import com.typesafe.config.Config;
+import io.reportcluster.node.http.EventRoutes;
+import io.reportcluster.node.http.HttpApi;
 import io.reportcluster.node.http.JobRoutes;
+import io.reportcluster.node.http.NodeRoutes;
 import io.reportcluster.node.job.JobSettings;
 import io.reportcluster.node.job.ReportJob;
 import io.reportcluster.node.llm.LlmCallerPool;
@@ -9,12 +12,20 @@ import io.reportcluster.node.llm.LlmProvider;
 import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.node.llm.ProviderRegistry;
 import io.reportcluster.node.llm.SimulatedProvider;
+import io.reportcluster.node.mirror.JobMirror;
+import io.reportcluster.node.mirror.LiveEvents;
+import io.reportcluster.node.mirror.NodeStatsPublisher;
+import io.reportcluster.node.mirror.RedisConnections;
+import io.reportcluster.node.mirror.RedisStatusMirror;
 import io.reportcluster.node.persistence.JournalSchema;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
@@ -69,22 +80,56 @@ public final class ReportNode implements AutoCloseable {
       ActorRef<LlmCallerPool.Command> pool =
           system.systemActorOf(LlmCallerPool.create(poolSettings, providers, metrics), "llm-callers", Props.empty());
 
-      JobSettings jobSettings = JobSettings.fromConfig(reports);
-      ReportJob.init(system, new ReportJob.Deps(jobSettings, pool, nodeName));
+      Config redisConfig = reports.getConfig("redis");
+      String prefix = redisConfig.getString("prefix");
+      RedisConnections redis = null;
+      JobMirror mirror = JobMirror.NONE;
+      LiveEvents live = null;
+      if (!redisConfig.getString("url").isBlank()) {
+        redis = new RedisConnections(redisConfig.getString("url"), prefix + "events",
+            redisConfig.getDuration("command-timeout"), redisConfig.getDuration("health-interval"));
+        mirror = new RedisStatusMirror(redis, prefix, redisConfig.getDuration("finished-ttl"));
+        live = new LiveEvents(system, redis);
+        redis.start();
+        RedisConnections stopping = redis;
+        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-redis",
+            () -> CompletableFuture.supplyAsync(() -> {
+              stopping.close();
+              return Done.getInstance();
+            }));
+      }
 
-      JobRoutes routes = new JobRoutes(system, new JobRoutes.Settings(
+      JobSettings jobSettings = JobSettings.fromConfig(reports);
+      Duration refresh = redis == null ? null : redisConfig.getDuration("mirror-refresh");
+      ReportJob.init(system, new ReportJob.Deps(jobSettings, pool, nodeName, mirror, refresh));
+
+      long maxBody = reports.getBytes("http.max-body-bytes");
+      Duration askTimeout = reports.getDuration("http.ask-timeout");
+      JobRoutes jobs = new JobRoutes(system, new JobRoutes.Settings(
           jobSettings.maxStartupLength(),
-          reports.getBytes("http.max-body-bytes"),
-          reports.getDuration("http.ask-timeout"),
+          maxBody,
+          askTimeout,
           reports.getDuration("llm.shed-retry-after"),
-          nodeName), providers, metrics);
+          nodeName), providers, metrics, mirror);
+      EventRoutes events = new EventRoutes(system, live, askTimeout, reports.getDuration("http.sse-heartbeat"));
+      NodeRoutes node = new NodeRoutes(system, nodeName, metrics, redis, prefix);
       ServerBinding binding = Http.get(system)
           .newServerAt(reports.getString("http.host"), reports.getInt("http.port"))
-          .bind(routes.routes())
+          .bind(new HttpApi(maxBody).of(events.routes(), jobs.routes(), node.routes()))
           .toCompletableFuture()
           .get(30, TimeUnit.SECONDS)
           // On shutdown: stop accepting, let requests in flight finish, then close.
           .addToCoordinatedShutdown(Duration.ofSeconds(5), system);
+      if (redis != null) {
+        NodeStatsPublisher stats = new NodeStatsPublisher(redis, prefix, nodeName,
+            "http://" + binding.localAddress().getHostString() + ":" + binding.localAddress().getPort(), metrics,
+            redisConfig.getDuration("node-stats-ttl"));
+        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "remove-node-stats",
+            () -> {
+              stats.remove();
+              return CompletableFuture.completedFuture(Done.getInstance());
+            });
+      }
       return new ReportNode(system, binding, metrics, nodeName);
     } catch (Exception e) {
       system.terminate();

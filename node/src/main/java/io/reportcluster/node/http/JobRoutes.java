@@ -7,11 +7,14 @@ import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.node.llm.ProviderRegistry;
 import io.reportcluster.protocol.Api.GenerateAccepted;
 import io.reportcluster.protocol.Api.JobAccepted;
-import io.reportcluster.protocol.Api.NodeStats;
+import io.reportcluster.node.mirror.JobMirror;
+import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.Api.SeedStatus;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.UUID;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
@@ -25,19 +28,17 @@ import org.apache.pekko.http.javadsl.model.MediaTypes;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
-import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
-import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller;
-import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The REST API. It validates input, then only translates HTTP to asks of the ReportJob
+ * The job API. It validates input, then only translates HTTP to asks of the ReportJob
  * entities (through Cluster Sharding, so any node answers for any job) and their replies back
- * to HTTP. Every error is JSON {"error", "detail"} with a 4xx/5xx status.
+ * to HTTP; reads come from the status mirror when it has the job. Every error is JSON
+ * {"error", "detail"} with a 4xx/5xx status (see {@link HttpApi}).
  */
 public final class JobRoutes extends AllDirectives {
   private static final Logger log = LoggerFactory.getLogger(JobRoutes.class);
@@ -52,16 +53,19 @@ public final class JobRoutes extends AllDirectives {
   private final Settings settings;
   private final ProviderRegistry providers;
   private final PoolMetrics metrics;
+  private final JobMirror mirror;
 
-  public JobRoutes(ActorSystem<?> system, Settings settings, ProviderRegistry providers, PoolMetrics metrics) {
+  public JobRoutes(ActorSystem<?> system, Settings settings, ProviderRegistry providers, PoolMetrics metrics,
+      JobMirror mirror) {
     this.sharding = ClusterSharding.get(system);
     this.settings = settings;
     this.providers = providers;
     this.metrics = metrics;
+    this.mirror = mirror;
   }
 
   public Route routes() {
-    return handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () -> concat(
+    return concat(
         path("generate", () -> post(() -> jsonBody(body -> submit(body, null, true)))),
         path(PathMatchers.segment("status").slash(PathMatchers.segment()), id -> get(() -> seedStatus(id))),
         pathPrefix(PathMatchers.segment("api").slash("v1"), () -> concat(
@@ -69,11 +73,7 @@ public final class JobRoutes extends AllDirectives {
                 key -> jsonBody(body -> submit(body, key.orElse(null), false))))),
             path(PathMatchers.segment("jobs").slash(PathMatchers.segment()), id -> concat(
                 get(() -> getJob(id)),
-                delete(() -> cancelJob(id)))),
-            path(PathMatchers.segment("node").slash("stats"), () -> get(() -> complete(Json.response(
-                StatusCodes.OK, new NodeStats(settings.nodeName(), metrics.callers, metrics.inFlight(),
-                    metrics.queueDepth(), metrics.queueLimit, metrics.callsStarted(), metrics.callsSucceeded(),
-                    metrics.callsFailed()))))))))));
+                delete(() -> cancelJob(id)))))));
   }
 
   // ---------------------------------------------------------------- submit
@@ -141,21 +141,30 @@ public final class JobRoutes extends AllDirectives {
   // ---------------------------------------------------------------- read and cancel
 
   private Route seedStatus(String id) {
-    return withJob(id, job -> job.<ReportJob.GetReply>ask(ReportJob.Get::new, settings.askTimeout()).handle((r, failure) -> {
-      if (failure != null) return unavailable(failure);
-      if (r instanceof ReportJob.Found f) {
-        return Json.response(StatusCodes.OK, new SeedStatus(id, f.job().state(), f.job().result()));
-      }
-      return unknownJob(id);
-    }));
+    return withJob(id, job -> view(id, job).thenApply(v -> v.map(
+        found -> Json.response(StatusCodes.OK, new SeedStatus(id, found.state(), found.result())))
+        .orElseGet(() -> unknownJob(id))));
   }
 
   private Route getJob(String id) {
-    return withJob(id, job -> job.<ReportJob.GetReply>ask(ReportJob.Get::new, settings.askTimeout()).handle((r, failure) -> {
-      if (failure != null) return unavailable(failure);
-      if (r instanceof ReportJob.Found f) return Json.response(StatusCodes.OK, f.job());
-      return unknownJob(id);
-    }));
+    return withJob(id, job -> view(id, job).thenApply(v -> v.map(found -> Json.response(StatusCodes.OK, found))
+        .orElseGet(() -> unknownJob(id))));
+  }
+
+  /**
+   * The job's view: from the status mirror when it has the job (no entity is woken up for a
+   * poll), else from the entity, the source of truth. Fails only if the entity does not answer.
+   */
+  private CompletionStage<Optional<JobView>> view(String id, EntityRef<ReportJob.Command> job) {
+    return mirror.read(id).thenCompose(mirrored -> mirrored.isPresent()
+        ? CompletableFuture.completedFuture(mirrored)
+        : askView(job, settings.askTimeout()));
+  }
+
+  /** Asks the entity for its view; empty when no such job exists. */
+  public static CompletionStage<Optional<JobView>> askView(EntityRef<ReportJob.Command> job, Duration timeout) {
+    return job.<ReportJob.GetReply>ask(ReportJob.Get::new, timeout)
+        .thenApply(r -> r instanceof ReportJob.Found f ? Optional.of(f.job()) : Optional.<JobView>empty());
   }
 
   private Route cancelJob(String id) {
@@ -171,19 +180,23 @@ public final class JobRoutes extends AllDirectives {
   }
 
   private Route withJob(String id, Function<EntityRef<ReportJob.Command>, CompletionStage<HttpResponse>> ask) {
-    if (!JOB_ID.matcher(id).matches()) return complete(unknownJob(id));
-    return completeWithFuture(ask.apply(job(id)));
+    if (!isJobId(id)) return complete(unknownJob(id));
+    return completeWithFuture(ask.apply(job(id)).exceptionally(this::unavailable));
+  }
+
+  static boolean isJobId(String id) {
+    return JOB_ID.matcher(id).matches();
   }
 
   private EntityRef<ReportJob.Command> job(String id) {
     return sharding.entityRefFor(ReportJob.TYPE_KEY, id);
   }
 
-  private static HttpResponse unknownJob(String id) {
+  static HttpResponse unknownJob(String id) {
     return Json.error(StatusCodes.NOT_FOUND, "unknown_job", "no job with id '" + id + "'");
   }
 
-  private HttpResponse unavailable(Throwable failure) {
+  HttpResponse unavailable(Throwable failure) {
     log.warn("job entity did not answer: {}", failure.toString());
     return Json.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
             "the job did not answer within " + settings.askTimeout().toMillis() + " ms; retry")
@@ -199,7 +212,7 @@ public final class JobRoutes extends AllDirectives {
         return complete(Json.error(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
             "send the body as application/json, not " + entity.getContentType().mediaType()));
       }
-      if (tooLarge(entity)) return complete(tooLargeResponse());
+      if (tooLarge(entity)) return complete(tooLargeResponse(settings.maxBodyBytes()));
       return withSizeLimit(settings.maxBodyBytes(), () -> entity(Unmarshaller.entityToString(), text -> {
         if (text.isBlank()) return complete(Json.error(StatusCodes.BAD_REQUEST, "malformed_json", "the body is empty"));
         JsonNode node;
@@ -229,29 +242,8 @@ public final class JobRoutes extends AllDirectives {
         && entity.getContentLengthOption().getAsLong() > settings.maxBodyBytes();
   }
 
-  private HttpResponse tooLargeResponse() {
+  static HttpResponse tooLargeResponse(long maxBodyBytes) {
     return Json.error(StatusCodes.PAYLOAD_TOO_LARGE, "body_too_large",
-        "the body is larger than " + settings.maxBodyBytes() + " bytes");
-  }
-
-  private ExceptionHandler exceptionHandler() {
-    return ExceptionHandler.newBuilder()
-        .match(EntityStreamSizeException.class, e -> complete(tooLargeResponse()))
-        .matchAny(e -> {
-          log.error("unexpected error in a route", e);
-          return complete(Json.error(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error",
-              "the request could not be handled; see the node's log"));
-        })
-        .build();
-  }
-
-  /** Pekko's own rejections (404, 405, ...) keep their status and get a JSON body. */
-  private static RejectionHandler rejectionHandler() {
-    return RejectionHandler.defaultHandler().mapRejectionResponse(response -> {
-      String text = response.entity() instanceof HttpEntity.Strict strict ? strict.getData().utf8String() : "";
-      String error = response.status().reason().toLowerCase().replace(' ', '_');
-      return Json.error(response.status(), error, text).withHeaders(
-          response.getHeaders());
-    });
+        "the body is larger than " + maxBodyBytes + " bytes");
   }
 }

@@ -5,6 +5,8 @@ import io.reportcluster.node.llm.LlmCallException;
 import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.LlmRequest;
 import io.reportcluster.node.llm.ReportPrompts;
+import io.reportcluster.node.mirror.JobMirror;
+import io.reportcluster.node.mirror.JobMirror.Change;
 import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.Api.StepView;
 import io.reportcluster.protocol.CborSerializable;
@@ -68,6 +70,8 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   record RetryDue(int step, int attempt) implements Command {}
 
   enum IdleTimeout implements Command { INSTANCE }
+
+  enum MirrorRefresh implements Command { INSTANCE }
 
   // ---------------------------------------------------------------- protocol: replies
 
@@ -200,8 +204,17 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
 
   // ---------------------------------------------------------------- wiring
 
-  /** What a job needs from its node. */
-  public record Deps(JobSettings settings, ActorRef<LlmCallerPool.Command> pool, String nodeName) {}
+  /**
+   * What a job needs from its node. {@code mirrorRefresh}: how often a running job re-announces
+   * itself to the mirror (null: never).
+   */
+  public record Deps(JobSettings settings, ActorRef<LlmCallerPool.Command> pool, String nodeName, JobMirror mirror,
+      Duration mirrorRefresh) {
+    /** A node without a status mirror. */
+    public Deps(JobSettings settings, ActorRef<LlmCallerPool.Command> pool, String nodeName) {
+      this(settings, pool, nodeName, JobMirror.NONE, null);
+    }
+  }
 
   /** Registers ReportJob with Cluster Sharding on this node. */
   public static ActorRef<ShardingEnvelope<Command>> init(ActorSystem<?> system, Deps deps) {
@@ -264,6 +277,10 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
         .onCommand(Cancel.class, this::onCancel)
         .onCommand(CallUpdate.class, this::onCallUpdate)
         .onCommand(RetryDue.class, this::onRetryDue)
+        .onCommand(MirrorRefresh.class, (s, c) -> {
+          announce(s, Change.REFRESH);
+          return Effect().noReply();
+        })
         .onCommand(IdleTimeout.class, c -> Effect().noReply());
 
     b.forState(State::isTerminal)
@@ -289,6 +306,8 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
         .thenRun(ns -> {
           ctx.getLog().info("job {} PENDING: startup '{}', provider {}", jobId, ns.startup(), ns.provider());
           dispatch(ns);
+          announce(ns, Change.SUBMITTED);
+          startMirrorRefresh();
         })
         .thenReply(c.replyTo(), ns -> new Accepted(view(ns), true));
   }
@@ -307,7 +326,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
           timers.cancel(RetryDue.class);
           deps.pool().tell(new LlmCallerPool.CancelJob(jobId));
           phase = Phase.IDLE;
-          startIdleTimer();
+          finished(ns, Change.REVOKED);
         })
         .thenReply(c.replyTo(), ns -> new CancelAccepted(view(ns)));
   }
@@ -321,9 +340,13 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     }
     if (r instanceof LlmCallerPool.CallStarted started) {
       if (phase == Phase.QUEUED) {
-        if (step == 0 && r.attempt() == 1) ctx.getLog().info("job {} STARTED", jobId);
         phase = Phase.RUNNING;
         runningSince = started.at();
+        // The job becomes STARTED with its first call, and again when a retry starts.
+        if (step == 0 && r.attempt() == 1 || r.attempt() > 1) {
+          if (r.attempt() == 1) ctx.getLog().info("job {} STARTED", jobId);
+          announce(s, Change.STARTED);
+        }
       }
       return Effect().noReply();
     }
@@ -342,13 +365,14 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
           .thenRun(ns -> {
             ctx.getLog().debug("job {} step {} done", jobId, s.steps().get(ok.step()).name());
             dispatch(ns);
+            announce(ns, Change.STEP_COMPLETED);
           })
           .thenNoReply();
     }
     return Effect().persist(List.of(done, new Succeeded(ok.text(), ok.finishedAt())))
         .thenRun(ns -> {
           ctx.getLog().info("job {} SUCCESS after {} calls", jobId, totalAttempts(ns));
-          startIdleTimer();
+          finished(ns, Change.SUCCEEDED);
         })
         .thenNoReply();
   }
@@ -368,7 +392,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
               new JobFailed(reason, f.finishedAt())))
           .thenRun(ns -> {
             ctx.getLog().info("job {} FAILURE: {}", jobId, reason);
-            startIdleTimer();
+            finished(ns, Change.FAILED);
           })
           .thenNoReply();
     }
@@ -378,6 +402,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
         .thenRun(ns -> {
           ctx.getLog().info("job {} RETRY in {} ms: {}", jobId, wait.toMillis(), error);
           scheduleRetry(ns);
+          announce(ns, Change.RETRY);
         })
         .thenNoReply();
   }
@@ -434,7 +459,10 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
       } else {
         dispatch(s);
       }
+      startMirrorRefresh();
     }
+    // Also repairs the mirror of a job whose last transition it missed.
+    if (!s.isEmpty()) announce(s, Change.RECOVERED);
   }
 
   // ---------------------------------------------------------------- side effects
@@ -454,6 +482,22 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     if (wait.isNegative()) wait = Duration.ZERO;
     timers.startSingleTimer(RetryDue.class, new RetryDue(step, s.steps().get(step).attempts() + 1), wait);
     phase = Phase.BACKOFF;
+  }
+
+  private void announce(State s, Change change) {
+    deps.mirror().jobChanged(view(s), change);
+  }
+
+  private void finished(State s, Change change) {
+    timers.cancel(MirrorRefresh.INSTANCE);
+    announce(s, change);
+    startIdleTimer();
+  }
+
+  private void startMirrorRefresh() {
+    if (deps.mirrorRefresh() != null) {
+      timers.startTimerWithFixedDelay(MirrorRefresh.INSTANCE, MirrorRefresh.INSTANCE, deps.mirrorRefresh());
+    }
   }
 
   private void startIdleTimer() {

@@ -1,0 +1,104 @@
+package io.reportcluster.node.http;
+
+import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.mirror.RedisConnections;
+import io.reportcluster.protocol.Api.NodeStats;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.stream.Collectors;
+import java.util.stream.StreamSupport;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.PathMatchers;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/** This node's figures, its health, and the cluster overview. */
+public final class NodeRoutes extends AllDirectives {
+  private final ActorSystem<?> system;
+  private final String nodeName;
+  private final PoolMetrics metrics;
+  private final RedisConnections redis; // null when no Redis is configured
+  private final String redisPrefix;
+
+  public NodeRoutes(ActorSystem<?> system, String nodeName, PoolMetrics metrics, RedisConnections redis,
+      String redisPrefix) {
+    this.system = system;
+    this.nodeName = nodeName;
+    this.metrics = metrics;
+    this.redis = redis;
+    this.redisPrefix = redisPrefix;
+  }
+
+  public Route routes() {
+    return pathPrefix(PathMatchers.segment("api").slash("v1"), () -> concat(
+        path(PathMatchers.segment("node").slash("stats"), () -> get(() -> complete(Json.response(StatusCodes.OK, stats())))),
+        path("health", () -> get(() -> complete(health()))),
+        path("cluster", () -> get(() -> completeWithFuture(cluster())))));
+  }
+
+  private NodeStats stats() {
+    return new NodeStats(nodeName, metrics.callers, metrics.inFlight(), metrics.queueDepth(), metrics.queueLimit,
+        metrics.callsStarted(), metrics.callsSucceeded(), metrics.callsFailed());
+  }
+
+  /** 200 while the node serves jobs; Redis down is "degraded", not dead. */
+  private HttpResponse health() {
+    String redisState = redis == null ? "disabled" : redis.isUp() ? "up" : "unreachable";
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("status", redis != null && !redis.isUp() ? "degraded" : "ok");
+    body.put("node", nodeName);
+    body.put("redis", redisState);
+    body.put("live_events", redis == null ? "disabled" : redis.liveEventsUp() ? "up" : "unavailable");
+    body.put("cluster_member", Cluster.get(system).selfMember().status().toString());
+    return Json.response(StatusCodes.OK, body);
+  }
+
+  /** Members as this node sees them, and every node's figures from Redis (or this node's only). */
+  private CompletionStage<HttpResponse> cluster() {
+    List<Map<String, Object>> members = StreamSupport.stream(Cluster.get(system).state().getMembers().spliterator(), false)
+        .map(NodeRoutes::member)
+        .collect(Collectors.toList());
+    CompletionStage<List<Map<String, String>>> nodes = redis == null || redis.commands().isEmpty()
+        ? CompletableFuture.completedFuture(List.of(statsAsMap()))
+        : nodesFromRedis();
+    return nodes.handle((list, failure) -> {
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("self", Cluster.get(system).selfMember().address().toString());
+      body.put("members", members);
+      body.put("nodes", failure == null ? list : List.of(statsAsMap()));
+      return Json.response(StatusCodes.OK, body);
+    });
+  }
+
+  private static Map<String, Object> member(Member m) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("address", m.address().toString());
+    out.put("status", m.status().toString());
+    out.put("roles", m.getRoles());
+    return out;
+  }
+
+  private Map<String, String> statsAsMap() {
+    return Map.of("node", nodeName, "callers", Integer.toString(metrics.callers),
+        "in_flight", Integer.toString(metrics.inFlight()), "queue_depth", Integer.toString(metrics.queueDepth()));
+  }
+
+  private CompletionStage<List<Map<String, String>>> nodesFromRedis() {
+    var commands = redis.commands().orElseThrow();
+    return commands.smembers(redisPrefix + "nodes").thenCompose((Set<String> names) -> {
+      List<CompletableFuture<Map<String, String>>> each = names.stream().sorted()
+          .map(n -> commands.hgetall(redisPrefix + "node:" + n).toCompletableFuture())
+          .collect(Collectors.toList());
+      return CompletableFuture.allOf(each.toArray(new CompletableFuture[0]))
+          .thenApply(v -> each.stream().map(CompletableFuture::join).filter(m -> !m.isEmpty()).collect(Collectors.toList()));
+    });
+  }
+}

@@ -1,0 +1,41 @@
+package io.reportcluster.node.mirror;
+
+import io.reportcluster.protocol.Api.JobView;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Where a job announces its transitions so that others can see them without asking it: the
+ * Redis status mirror and live events. Announcing never blocks and never fails the job; the
+ * journal stays the source of truth.
+ */
+public interface JobMirror {
+
+  /** What happened, as named in live events. */
+  enum Change {
+    SUBMITTED, STARTED, STEP_COMPLETED, RETRY, SUCCEEDED, FAILED, REVOKED,
+    /** The job's entity started again (after a restart, or on another node). */
+    RECOVERED,
+    /** A transition that missed Redis during an outage, written once it is back. */
+    RESYNC,
+    /** A running job's periodic re-announcement; repairs a flushed mirror, not published. */
+    REFRESH
+  }
+
+  void jobChanged(JobView view, Change change);
+
+  /** The mirrored view of a job, if the mirror has it and is reachable. */
+  CompletionStage<Optional<JobView>> read(String jobId);
+
+  /** No mirror: the embedded default without Redis. */
+  JobMirror NONE = new JobMirror() {
+    @Override
+    public void jobChanged(JobView view, Change change) {}
+
+    @Override
+    public CompletionStage<Optional<JobView>> read(String jobId) {
+      return CompletableFuture.completedFuture(Optional.empty());
+    }
+  };
+}

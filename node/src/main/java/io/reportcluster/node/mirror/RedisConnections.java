@@ -1,0 +1,165 @@
+package io.reportcluster.node.mirror;
+
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.api.async.RedisAsyncCommands;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node's two Redis connections (commands, and pub/sub for live events), kept up in the
+ * background. Redis is never on the critical path of a job: when it is unreachable, commands
+ * fail fast instead of queueing, {@link #isUp()} says so, and the connections come back by
+ * themselves (Lettuce reconnects an established connection; a first connection that failed is
+ * retried here). Listeners hear when Redis comes back so they can repair what they missed.
+ */
+public final class RedisConnections implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(RedisConnections.class);
+
+  private final RedisClient client;
+  private final RedisURI uri;
+  private final String eventsChannel;
+  private final Duration retryInterval;
+  private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "redis-connections");
+    t.setDaemon(true);
+    return t;
+  });
+  private final AtomicReference<StatefulRedisConnection<String, String>> commands = new AtomicReference<>();
+  private final AtomicReference<StatefulRedisPubSubConnection<String, String>> pubSub = new AtomicReference<>();
+  private final List<Consumer<String>> eventListeners = new CopyOnWriteArrayList<>();
+  private final List<Runnable> upListeners = new CopyOnWriteArrayList<>();
+  private final List<Runnable> tickListeners = new CopyOnWriteArrayList<>();
+  private volatile boolean wasUp;
+  private volatile boolean closed;
+
+  public RedisConnections(String url, String eventsChannel, Duration commandTimeout, Duration retryInterval) {
+    this.uri = RedisURI.create(url);
+    this.eventsChannel = eventsChannel;
+    this.retryInterval = retryInterval;
+    this.client = RedisClient.create();
+    client.setOptions(ClientOptions.builder()
+        .autoReconnect(true)
+        // During an outage a command fails at once: the caller records what it must repair.
+        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+        .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
+        .socketOptions(SocketOptions.builder().connectTimeout(commandTimeout).build())
+        .build());
+  }
+
+  /** Starts connecting in the background and watching the connection's health. */
+  public void start() {
+    scheduler.execute(this::connectMissing);
+    scheduler.scheduleWithFixedDelay(this::watch, retryInterval.toMillis(), retryInterval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** Live events published on the events channel by any node, as raw JSON. */
+  public void onEvent(Consumer<String> listener) {
+    eventListeners.add(listener);
+  }
+
+  /** Called (on a background thread) each time Redis becomes reachable after being down. */
+  public void onUp(Runnable listener) {
+    upListeners.add(listener);
+  }
+
+  /** Called (on a background thread) on every health check while Redis is reachable. */
+  public void whileUp(Runnable listener) {
+    tickListeners.add(listener);
+  }
+
+  public boolean isUp() {
+    StatefulRedisConnection<String, String> c = commands.get();
+    return c != null && c.isOpen();
+  }
+
+  public boolean liveEventsUp() {
+    StatefulRedisPubSubConnection<String, String> c = pubSub.get();
+    return c != null && c.isOpen();
+  }
+
+  /** The async command API when Redis is reachable now. */
+  public Optional<RedisAsyncCommands<String, String>> commands() {
+    StatefulRedisConnection<String, String> c = commands.get();
+    return c != null && c.isOpen() ? Optional.of(c.async()) : Optional.empty();
+  }
+
+  public String eventsChannel() {
+    return eventsChannel;
+  }
+
+  private void watch() {
+    if (closed) return;
+    connectMissing();
+    boolean up = isUp();
+    if (up && !wasUp) {
+      log.info("Redis at {} is reachable", uri.getHost() + ":" + uri.getPort());
+      upListeners.forEach(RedisConnections::runQuietly);
+    } else if (!up && wasUp) {
+      log.warn("Redis at {} is unreachable: status mirror and live events degraded, jobs go on",
+          uri.getHost() + ":" + uri.getPort());
+    }
+    wasUp = up;
+    if (up) tickListeners.forEach(RedisConnections::runQuietly);
+  }
+
+  private static void runQuietly(Runnable r) {
+    try {
+      r.run();
+    } catch (RuntimeException e) {
+      log.warn("Redis listener failed: {}", e.toString());
+    }
+  }
+
+  private void connectMissing() {
+    if (closed) return;
+    if (commands.get() == null) {
+      try {
+        commands.set(client.connect(StringCodec.UTF8, uri));
+      } catch (RuntimeException e) {
+        log.debug("Redis not reachable yet: {}", e.getMessage());
+        return;
+      }
+    }
+    if (pubSub.get() == null) {
+      try {
+        StatefulRedisPubSubConnection<String, String> ps = client.connectPubSub(StringCodec.UTF8, uri);
+        ps.addListener(new RedisPubSubAdapter<>() {
+          @Override
+          public void message(String channel, String message) {
+            for (Consumer<String> l : eventListeners) l.accept(message);
+          }
+        });
+        ps.async().subscribe(eventsChannel);
+        pubSub.set(ps);
+      } catch (RuntimeException e) {
+        log.debug("Redis pub/sub not reachable yet: {}", e.getMessage());
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    scheduler.shutdownNow();
+    Optional.ofNullable(pubSub.get()).ifPresent(StatefulRedisPubSubConnection::close);
+    Optional.ofNullable(commands.get()).ifPresent(StatefulRedisConnection::close);
+    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+  }
+}

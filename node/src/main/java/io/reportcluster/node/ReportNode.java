@@ -30,7 +30,12 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import io.reportcluster.node.cluster.DiscoveryRegistration;
+import io.reportcluster.node.cluster.RedisServiceDiscovery;
+import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
+import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.http.javadsl.Http;
 import org.apache.pekko.http.javadsl.ServerBinding;
@@ -66,8 +71,10 @@ public final class ReportNode implements AutoCloseable {
 
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "reportcluster", config);
     try {
+      boolean bootstrap = reports.getBoolean("cluster.bootstrap");
       Cluster cluster = Cluster.get(system);
-      if (reports.getBoolean("cluster.join-self") && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+      if (!bootstrap && reports.getBoolean("cluster.join-self")
+          && config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
       String nodeName = reports.getString("node-name");
@@ -120,6 +127,9 @@ public final class ReportNode implements AutoCloseable {
           .get(30, TimeUnit.SECONDS)
           // On shutdown: stop accepting, let requests in flight finish, then close.
           .addToCoordinatedShutdown(Duration.ofSeconds(5), system);
+      if (reports.getBoolean("management.enabled") || bootstrap) {
+        startManagement(system, config, redis, prefix, bootstrap, reports.getDuration("cluster.discovery-ttl"));
+      }
       if (redis != null) {
         NodeStatsPublisher stats = new NodeStatsPublisher(redis, prefix, nodeName,
             "http://" + binding.localAddress().getHostString() + ":" + binding.localAddress().getPort(), metrics,
@@ -135,6 +145,27 @@ public final class ReportNode implements AutoCloseable {
       system.terminate();
       throw new IllegalStateException("node failed to start: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * pekko-management (cluster endpoints, health, bootstrap contact point) and, with bootstrap,
+   * this node's entry in Redis discovery followed by Cluster Bootstrap.
+   */
+  private static void startManagement(ActorSystem<Void> system, Config config, RedisConnections redis, String prefix,
+      boolean bootstrap, Duration discoveryTtl) throws Exception {
+    var classic = Adapter.toClassic(system);
+    var uri = PekkoManagement.get(classic).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    if (!bootstrap) return;
+    if (redis == null) throw new IllegalStateException("reports.cluster.bootstrap needs reports.redis.url");
+    RedisServiceDiscovery.register(classic, redis, prefix, discoveryTtl.toMillis());
+    DiscoveryRegistration registration = new DiscoveryRegistration(redis, prefix,
+        config.getString("pekko.management.cluster.bootstrap.contact-point-discovery.service-name"),
+        uri.host().address(), uri.port(), discoveryTtl.toMillis());
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseClusterLeave(), "leave-discovery", () -> {
+      registration.remove();
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
+    ClusterBootstrap.get(classic).start();
   }
 
   static ProviderRegistry configuredProviders(Config llm) {

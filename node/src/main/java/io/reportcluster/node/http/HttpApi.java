@@ -4,6 +4,7 @@ import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
+import org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
@@ -37,11 +38,19 @@ public final class HttpApi extends AllDirectives {
   }
 
   /** Pekko's own rejections (404, 405, ...) keep their status and get a JSON body. */
-  private static RejectionHandler rejectionHandler() {
-    return RejectionHandler.defaultHandler().mapRejectionResponse(response -> {
+  private RejectionHandler rejectionHandler() {
+    // A body without Content-Length (chunked) hits the size limit only while `entity` reads it,
+    // and that directive turns the EntityStreamSizeException into this rejection: the exception
+    // handler above never sees it. Answer it like the Content-Length case.
+    RejectionHandler bodyTooLarge = RejectionHandler.newBuilder()
+        .handle(MalformedRequestContentRejection.class, r -> r.getCause() instanceof EntityStreamSizeException
+            ? complete(JobRoutes.tooLargeResponse(maxBodyBytes))
+            : complete(Json.error(StatusCodes.BAD_REQUEST, "malformed_body", "the body could not be read")))
+        .build();
+    return bodyTooLarge.withFallback(RejectionHandler.defaultHandler().mapRejectionResponse(response -> {
       String text = response.entity() instanceof HttpEntity.Strict strict ? strict.getData().utf8String() : "";
       String error = response.status().reason().toLowerCase().replace(' ', '_');
       return Json.error(response.status(), error, text).withHeaders(response.getHeaders());
-    });
+    }));
   }
 }

@@ -229,6 +229,10 @@ public final class JobRoutes extends AllDirectives {
   /** Jackson's message without its internal source description, plus where it went wrong. */
   private static String describe(JsonProcessingException e) {
     String message = e.getOriginalMessage();
+    if (message.startsWith("Trailing token")) {
+      // Jackson's text names its classes and the FAIL_ON_TRAILING_TOKENS feature: not for clients.
+      message = "unexpected content after the JSON value";
+    }
     int cut = message.indexOf(" (start marker");
     if (cut > 0) message = message.substring(0, cut);
     if (e.getLocation() != null) {

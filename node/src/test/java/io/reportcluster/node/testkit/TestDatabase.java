@@ -44,7 +44,8 @@ public final class TestDatabase implements AutoCloseable {
   public Config nodeConfig(String overrides) {
     Config profile = ConfigFactory.parseFile(profileFile("postgres.conf"));
     Config cfg = ConfigFactory.parseString(overrides)
-        .withFallback(ConfigFactory.parseString("reports.http.port = 0\nreports.node-name = test-node"))
+        .withFallback(ConfigFactory.parseString(
+            "reports.http.port = 0\nreports.node-name = test-node\npekko.management.http.port = 0"))
         .withValue("reports.db.url", ConfigValueFactory.fromAnyRef(url()))
         .withValue("reports.db.user", ConfigValueFactory.fromAnyRef(USER))
         .withFallback(profile);

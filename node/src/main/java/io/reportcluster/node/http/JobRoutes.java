@@ -118,6 +118,9 @@ public final class JobRoutes extends AllDirectives {
     if (!startup.isTextual()) return invalid("invalid_startup", "startup must be a string");
     String name = startup.textValue().strip();
     if (name.isEmpty()) return invalid("invalid_startup", "startup must not be empty");
+    if (name.codePoints().anyMatch(Character::isISOControl)) {
+      return invalid("invalid_startup", "startup must not contain control characters");
+    }
     if (name.codePointCount(0, name.length()) > settings.maxStartupLength()) {
       return invalid("invalid_startup", "startup is longer than " + settings.maxStartupLength() + " characters");
     }

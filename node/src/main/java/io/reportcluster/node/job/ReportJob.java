@@ -73,6 +73,16 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
 
   enum MirrorRefresh implements Command { INSTANCE }
 
+  /**
+   * Sharding's stop message for this entity (passivation, hand-off). A running job that is
+   * asked to stop wakes itself through sharding first, so it starts again at once instead of
+   * waiting, unremembered, for a client to touch it.
+   */
+  enum Stop implements Command { INSTANCE }
+
+  /** Starts the entity (recovery resumes a running job); otherwise does nothing. */
+  public enum Wake implements Command { INSTANCE }
+
   // ---------------------------------------------------------------- protocol: replies
 
   public sealed interface SubmitReply extends CborSerializable {}
@@ -219,7 +229,8 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   /** Registers ReportJob with Cluster Sharding on this node. */
   public static ActorRef<ShardingEnvelope<Command>> init(ActorSystem<?> system, Deps deps) {
     return ClusterSharding.get(system).init(Entity.of(TYPE_KEY,
-        entity -> create(entity.getEntityId(), entity.getShard(), deps)));
+            entity -> create(entity.getEntityId(), entity.getShard(), deps))
+        .withStopMessage(Stop.INSTANCE));
   }
 
   /**
@@ -265,10 +276,18 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   public CommandHandlerWithReply<Command, Event, State> commandHandler() {
     CommandHandlerWithReplyBuilder<Command, Event, State> b = newCommandHandlerWithReplyBuilder();
 
+    b.forAnyState()
+        .onCommand(Stop.class, this::onStop)
+        .onCommand(Wake.class, (s, c) -> Effect().noReply());
+
     b.forState(State::isEmpty)
         .onCommand(Submit.class, this::onFirstSubmit)
         .onCommand(Get.class, (s, c) -> notFound(c.replyTo()))
         .onCommand(Cancel.class, (s, c) -> notFound(c.replyTo()))
+        .onCommand(IdleTimeout.class, c -> {
+          passivate();
+          return Effect().noReply();
+        })
         .onAnyCommand(c -> Effect().noReply());
 
     b.forState(State::isActive)
@@ -416,9 +435,18 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   }
 
   private ReplyEffect<Event, State> notFound(ActorRef<? super NotFound> replyTo) {
-    // Nothing was ever submitted under this id: do not keep an entity for it.
-    passivate();
+    // Nothing was ever submitted under this id: do not keep an entity for it for long.
+    startIdleTimer();
     return Effect().reply(replyTo, new NotFound(jobId));
+  }
+
+  private ReplyEffect<Event, State> onStop(State s, Stop stop) {
+    if (s.isActive()) {
+      // A stop can cross a Submit (passivation of an id that was looked up just before it was
+      // submitted). The shard restarts an entity that has messages waiting when it stops.
+      ClusterSharding.get(ctx.getSystem()).entityRefFor(TYPE_KEY, jobId).tell(Wake.INSTANCE);
+    }
+    return Effect().stop().thenNoReply();
   }
 
   private ReplyEffect<Event, State> idleAfter(ReplyEffect<Event, State> effect) {

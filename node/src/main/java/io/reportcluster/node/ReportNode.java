@@ -12,6 +12,7 @@ import io.reportcluster.node.llm.LlmProvider;
 import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.node.llm.ProviderRegistry;
 import io.reportcluster.node.llm.SimulatedProvider;
+import io.reportcluster.node.metrics.NodeMetrics;
 import io.reportcluster.node.mirror.JobMirror;
 import io.reportcluster.node.mirror.LiveEvents;
 import io.reportcluster.node.mirror.NodeStatsPublisher;
@@ -84,6 +85,7 @@ public final class ReportNode implements AutoCloseable {
 
       LlmCallerPool.Settings poolSettings = LlmCallerPool.Settings.fromConfig(reports.getConfig("llm"));
       PoolMetrics metrics = new PoolMetrics(poolSettings.callers(), poolSettings.queueLimit());
+      NodeMetrics nodeMetrics = new NodeMetrics(nodeName, metrics);
       ActorRef<LlmCallerPool.Command> pool =
           system.systemActorOf(LlmCallerPool.create(poolSettings, providers, metrics), "llm-callers", Props.empty());
 
@@ -95,7 +97,7 @@ public final class ReportNode implements AutoCloseable {
       if (!redisConfig.getString("url").isBlank()) {
         redis = new RedisConnections(redisConfig.getString("url"), prefix + "events",
             redisConfig.getDuration("command-timeout"), redisConfig.getDuration("health-interval"));
-        mirror = new RedisStatusMirror(redis, prefix, redisConfig.getDuration("finished-ttl"));
+        mirror = new RedisStatusMirror(redis, prefix, redisConfig.getDuration("finished-ttl"), nodeMetrics.mirrorLag());
         live = new LiveEvents(system, redis);
         redis.start();
         RedisConnections stopping = redis;
@@ -119,7 +121,7 @@ public final class ReportNode implements AutoCloseable {
           reports.getDuration("llm.shed-retry-after"),
           nodeName), providers, metrics, mirror);
       EventRoutes events = new EventRoutes(system, live, askTimeout, reports.getDuration("http.sse-heartbeat"));
-      NodeRoutes node = new NodeRoutes(system, nodeName, metrics, redis, prefix);
+      NodeRoutes node = new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, prefix);
       ServerBinding binding = Http.get(system)
           .newServerAt(reports.getString("http.host"), reports.getInt("http.port"))
           .bind(new HttpApi(maxBody).of(events.routes(), jobs.routes(), node.routes()))

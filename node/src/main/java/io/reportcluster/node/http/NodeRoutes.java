@@ -1,6 +1,10 @@
 package io.reportcluster.node.http;
 
 import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.metrics.NodeMetrics;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
 import io.reportcluster.node.mirror.RedisConnections;
 import io.reportcluster.protocol.Api.NodeStats;
 import java.util.LinkedHashMap;
@@ -20,17 +24,19 @@ import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 
-/** This node's figures, its health, and the cluster overview. */
+/** This node's figures (JSON and Prometheus), its health, and the cluster overview. */
 public final class NodeRoutes extends AllDirectives {
   private final ActorSystem<?> system;
   private final String nodeName;
   private final PoolMetrics metrics;
+  private final NodeMetrics prometheus;
   private final RedisConnections redis; // null when no Redis is configured
   private final String redisPrefix;
 
-  public NodeRoutes(ActorSystem<?> system, String nodeName, PoolMetrics metrics, RedisConnections redis,
-      String redisPrefix) {
+  public NodeRoutes(ActorSystem<?> system, String nodeName, PoolMetrics metrics, NodeMetrics prometheus,
+      RedisConnections redis, String redisPrefix) {
     this.system = system;
+    this.prometheus = prometheus;
     this.nodeName = nodeName;
     this.metrics = metrics;
     this.redis = redis;
@@ -38,11 +44,15 @@ public final class NodeRoutes extends AllDirectives {
   }
 
   public Route routes() {
-    return pathPrefix(PathMatchers.segment("api").slash("v1"), () -> concat(
+    return concat(path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(
+        HttpEntities.create(PROMETHEUS_TEXT, prometheus.scrape()))))), pathPrefix(PathMatchers.segment("api").slash("v1"), () -> concat(
         path(PathMatchers.segment("node").slash("stats"), () -> get(() -> complete(Json.response(StatusCodes.OK, stats())))),
         path("health", () -> get(() -> complete(health()))),
-        path("cluster", () -> get(() -> completeWithFuture(cluster())))));
+        path("cluster", () -> get(() -> completeWithFuture(cluster()))))));
   }
+
+  /** Prometheus' text exposition format is plain UTF-8 text. */
+  private static final ContentType.WithCharset PROMETHEUS_TEXT = ContentTypes.TEXT_PLAIN_UTF8;
 
   private NodeStats stats() {
     return new NodeStats(nodeName, metrics.callers, metrics.inFlight(), metrics.queueDepth(), metrics.queueLimit,

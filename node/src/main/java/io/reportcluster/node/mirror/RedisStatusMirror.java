@@ -14,6 +14,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,11 +36,13 @@ public final class RedisStatusMirror implements JobMirror {
   private final String prefix;
   private final Duration finishedTtl;
   private final Map<String, JobView> pending = new ConcurrentHashMap<>();
+  private final Timer lag;
 
-  public RedisStatusMirror(RedisConnections redis, String prefix, Duration finishedTtl) {
+  public RedisStatusMirror(RedisConnections redis, String prefix, Duration finishedTtl, Timer lag) {
     this.redis = redis;
     this.prefix = prefix;
     this.finishedTtl = finishedTtl;
+    this.lag = lag;
     redis.whileUp(this::repair);
   }
 
@@ -62,6 +66,12 @@ public final class RedisStatusMirror implements JobMirror {
   }
 
   private void write(RedisAsyncCommands<String, String> redisCommands, JobView view, Change change) {
+    long announced = System.nanoTime();
+    writeHash(redisCommands, view, change).thenRun(() -> lag.record(System.nanoTime() - announced, TimeUnit.NANOSECONDS));
+  }
+
+  /** Completes when the hash is written; failures are kept for repair, not propagated. */
+  private CompletableFuture<?> writeHash(RedisAsyncCommands<String, String> redisCommands, JobView view, Change change) {
     String key = jobKey(view.jobId());
     String viewJson;
     String eventJson;
@@ -70,7 +80,7 @@ public final class RedisStatusMirror implements JobMirror {
       eventJson = MAPPER.writeValueAsString(event(view, change));
     } catch (JsonProcessingException e) {
       log.error("cannot encode job {} for the mirror: {}", view.jobId(), e.getMessage());
-      return;
+      return CompletableFuture.failedFuture(e);
     }
     Map<String, String> fields = new LinkedHashMap<>();
     fields.put("state", view.state().name());
@@ -98,6 +108,7 @@ public final class RedisStatusMirror implements JobMirror {
             pending.merge(view.jobId(), view, (old, neu) -> newer(old, neu));
           }
         });
+    return hset.toCompletableFuture();
   }
 
   private static JobView newer(JobView a, JobView b) {

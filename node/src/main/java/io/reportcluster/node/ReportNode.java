@@ -1,6 +1,7 @@
 package io.reportcluster.node;
 
 import com.typesafe.config.Config;
+import io.reportcluster.node.http.AdminRoutes;
 import io.reportcluster.node.http.EventRoutes;
 import io.reportcluster.node.http.HttpApi;
 import io.reportcluster.node.http.JobRoutes;
@@ -34,6 +35,7 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import io.reportcluster.node.cluster.DiscoveryRegistration;
 import io.reportcluster.node.cluster.RedisServiceDiscovery;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
 import org.apache.pekko.management.javadsl.PekkoManagement;
@@ -88,6 +90,12 @@ public final class ReportNode implements AutoCloseable {
       NodeMetrics nodeMetrics = new NodeMetrics(nodeName, metrics);
       ActorRef<LlmCallerPool.Command> pool =
           system.systemActorOf(LlmCallerPool.create(poolSettings, providers, metrics), "llm-callers", Props.empty());
+      // Graceful leave: calls in flight finish (and their steps are persisted) before the
+      // shards, and so the jobs, move to other nodes; no LLM answer is thrown away.
+      Duration drainTimeout = reports.getDuration("llm.drain-timeout");
+      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "drain-llm-calls",
+          () -> AskPattern.<LlmCallerPool.Command, Done>ask(pool, LlmCallerPool.Drain::new, drainTimeout, system.scheduler())
+              .exceptionally(timeout -> Done.getInstance()));
 
       Config redisConfig = reports.getConfig("redis");
       String prefix = redisConfig.getString("prefix");
@@ -124,7 +132,8 @@ public final class ReportNode implements AutoCloseable {
       NodeRoutes node = new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, prefix);
       ServerBinding binding = Http.get(system)
           .newServerAt(reports.getString("http.host"), reports.getInt("http.port"))
-          .bind(new HttpApi(maxBody).of(events.routes(), jobs.routes(), node.routes()))
+          .bind(new HttpApi(maxBody).of(events.routes(), jobs.routes(), node.routes(), new AdminRoutes(system,
+              reports.getString("management.admin-user"), reports.getString("management.admin-password")).routes()))
           .toCompletableFuture()
           .get(30, TimeUnit.SECONDS)
           // On shutdown: stop accepting, let requests in flight finish, then close.

@@ -4,6 +4,9 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -27,6 +30,12 @@ public final class LlmCallerPool {
 
   /** Drop the queued calls of a cancelled job (a call already in flight finishes unheard). */
   public record CancelJob(String jobId) implements Command {}
+
+  /**
+   * Graceful leave: start no new call; answer once no call is in flight. Queued calls stay
+   * queued: their jobs move to another node with the shards and continue there.
+   */
+  public record Drain(ActorRef<Done> replyTo) implements Command {}
 
   record CallerReady(ActorRef<LlmCaller.Command> caller) implements Command {}
 
@@ -80,6 +89,8 @@ public final class LlmCallerPool {
   private final PoolMetrics metrics;
   private final ArrayDeque<Call> queue = new ArrayDeque<>();
   private final ArrayDeque<ActorRef<LlmCaller.Command>> ready = new ArrayDeque<>();
+  private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
+  private boolean draining;
 
   private LlmCallerPool(ActorContext<Command> ctx, PoolMetrics metrics) {
     this.ctx = ctx;
@@ -98,6 +109,12 @@ public final class LlmCallerPool {
           dispatch();
           return Behaviors.same();
         })
+        .onMessage(Drain.class, d -> {
+          draining = true;
+          drainWaiters.add(d.replyTo());
+          dispatch();
+          return Behaviors.same();
+        })
         .onMessage(CancelJob.class, c -> {
           queue.removeIf(call -> call.request().jobId().equals(c.jobId()));
           metrics.queueDepth.set(queue.size());
@@ -107,6 +124,14 @@ public final class LlmCallerPool {
   }
 
   private void dispatch() {
+    if (draining) {
+      metrics.queueDepth.set(queue.size());
+      if (metrics.inFlight() == 0) {
+        drainWaiters.forEach(w -> w.tell(Done.getInstance()));
+        drainWaiters.clear();
+      }
+      return;
+    }
     while (!queue.isEmpty() && !ready.isEmpty()) {
       ready.pollFirst().tell(new LlmCaller.Execute(queue.pollFirst()));
     }

@@ -1,0 +1,145 @@
+package io.reportcluster.node.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.reportcluster.node.testkit.Await;
+import io.reportcluster.node.testkit.HttpJson;
+import io.reportcluster.node.testkit.NodeProcess;
+import io.reportcluster.node.testkit.TestDatabase;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Three node processes on PostgreSQL and Redis, as operators run them. A node killed with
+ * kill -9, or leaving with SIGTERM, loses no job and records no result twice.
+ */
+class ClusterFailoverIT {
+  private static final int STEPS = 5;
+  private static final int JOBS = 24;
+
+  private TestDatabase db;
+  private final List<NodeProcess> nodes = new ArrayList<>();
+  private String redisPrefix;
+
+  @BeforeEach
+  void startCluster() throws Exception {
+    db = new TestDatabase();
+    redisPrefix = "rc-test-" + UUID.randomUUID().toString().substring(0, 8) + ":";
+    int[] remote = {NodeProcess.freePort(), NodeProcess.freePort(), NodeProcess.freePort()};
+    String seed = "pekko://reportcluster@127.0.0.1:" + remote[0];
+    for (int i = 0; i < 3; i++) {
+      nodes.add(NodeProcess.start("node" + (i + 1), "local-cluster.conf", NodeProcess.freePort(), remote[i], Map.of(
+          "pekko.cluster.seed-nodes.0", seed,
+          "reports.cluster.bootstrap", "off",
+          "pekko.management.http.port", Integer.toString(NodeProcess.freePort()),
+          "reports.db.url", db.url(),
+          "reports.db.user", TestDatabase.USER,
+          "reports.redis.prefix", redisPrefix,
+          "reports.llm.simulated.latency-median", "300ms")));
+    }
+    HttpJson first = new HttpJson(nodes.get(0).baseUrl());
+    Await.until(Duration.ofSeconds(120), "3 members Up", () -> upMembers(first) == 3);
+  }
+
+  @AfterEach
+  void stopCluster() {
+    nodes.forEach(NodeProcess::close);
+    db.close();
+    RedisKeys.deleteByPrefix(redisPrefix);
+  }
+
+  private static long upMembers(HttpJson http) {
+    try {
+      HttpJson.Reply r = http.get("/api/v1/cluster");
+      if (r.status() != 200) return -1;
+      long up = 0;
+      for (var m : r.body().get("members")) if ("Up".equals(m.get("status").asText())) up++;
+      return r.body().get("members").size() == up ? up : -1;
+    } catch (AssertionError notYet) {
+      return -1;
+    }
+  }
+
+  private List<String> submitRoundRobin(int count) {
+    List<String> ids = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      HttpJson http = new HttpJson(nodes.get(i % nodes.size()).baseUrl());
+      HttpJson.Reply r = http.postJson("/api/v1/jobs", "{\"startup\": \"Chaos-" + i + "\"}");
+      assertThat(r.status()).as("submit %d: %s", i, r.body()).isEqualTo(202);
+      ids.add(r.text("job_id"));
+    }
+    return ids;
+  }
+
+  private static long succeeded(HttpJson http, List<String> ids) {
+    return ids.stream().filter(id -> {
+      try {
+        return "SUCCESS".equals(http.get("/api/v1/jobs/" + id).text("state"));
+      } catch (AssertionError unreachable) {
+        return false;
+      }
+    }).count();
+  }
+
+  /** Nodes that run at least one unfinished job now, by node name (from the job views). */
+  private static List<String> busyNodes(HttpJson http, List<String> ids) {
+    List<String> names = new ArrayList<>();
+    for (String id : ids) {
+      HttpJson.Reply r = http.get("/api/v1/jobs/" + id);
+      if (!"SUCCESS".equals(r.text("state")) && r.text("node") != null) names.add(r.text("node"));
+    }
+    return names;
+  }
+
+  private void assertEveryJobRecordedOnce(List<String> ids) {
+    Map<String, Integer> succeeded = db.countEvents("Succeeded");
+    Map<String, Integer> steps = db.countEvents("StepCompleted");
+    for (String id : ids) {
+      assertThat(succeeded.get("ReportJob|" + id)).as("results of job %s", id).isEqualTo(1);
+      assertThat(steps.get("ReportJob|" + id)).as("completed steps of job %s", id).isEqualTo(STEPS);
+    }
+  }
+
+  @Test
+  void aNodeKilledWithKill9LosesNoJobAndItsJobsFinishOnTheSurvivors() throws Exception {
+    List<String> ids = submitRoundRobin(JOBS);
+    HttpJson survivor = new HttpJson(nodes.get(0).baseUrl());
+    // Kill a node while it holds unfinished jobs (not the first seed, so the test can keep
+    // asking the same survivor).
+    NodeProcess victim = Await.value(Duration.ofSeconds(60), "a non-seed node running jobs",
+        () -> busyNodes(survivor, ids).stream().filter(n -> !n.equals("node1")).findFirst().orElse(null),
+        n -> n != null && n.matches("node[23]"))
+        .equals("node2") ? nodes.get(1) : nodes.get(2);
+    victim.kill9();
+
+    Await.until(Duration.ofSeconds(60), "the killed node removed", () -> upMembers(survivor) == 2);
+    Await.until(Duration.ofSeconds(180), "all jobs SUCCESS", () -> succeeded(survivor, ids) == JOBS);
+    for (String id : ids) {
+      assertThat(survivor.get("/api/v1/jobs/" + id).text("node")).as("job %s", id).isNotEqualTo(victim.name());
+    }
+    assertEveryJobRecordedOnce(ids);
+  }
+
+  @Test
+  void aNodeLeavingWithSigtermHandsItsJobsOverAndExitsCleanly() throws Exception {
+    List<String> ids = submitRoundRobin(JOBS);
+    HttpJson survivor = new HttpJson(nodes.get(0).baseUrl());
+    NodeProcess leaving = nodes.get(2);
+    Await.until(Duration.ofSeconds(60), "node3 running jobs", () -> busyNodes(survivor, ids).contains("node3"));
+    leaving.terminate();
+
+    assertThat(leaving.awaitExit(Duration.ofSeconds(60))).as("node3 exits after SIGTERM").isTrue();
+    assertThat(leaving.exitCode()).as("exit code after a graceful leave (log: %s)", leaving.log()).isIn(0, 143);
+    Await.until(Duration.ofSeconds(30), "2 members left", () -> upMembers(survivor) == 2);
+    Await.until(Duration.ofSeconds(180), "all jobs SUCCESS", () -> succeeded(survivor, ids) == JOBS);
+    assertEveryJobRecordedOnce(ids);
+    // Drained, not abandoned: no call was cut off by the leave.
+    assertThat(db.countEvents("AttemptFailed")).isEmpty();
+  }
+}

@@ -1,0 +1,119 @@
+package io.reportcluster.node.testkit;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real node in its own JVM (io.reportcluster.node.Main), as an operator runs it, for tests
+ * that kill processes. Only processes started here are ever signalled, by PID.
+ */
+public final class NodeProcess implements AutoCloseable {
+  private final String name;
+  private final Process process;
+  private final int httpPort;
+  private final int remotePort;
+  private final Path log;
+
+  private NodeProcess(String name, Process process, int httpPort, int remotePort, Path log) {
+    this.name = name;
+    this.process = process;
+    this.httpPort = httpPort;
+    this.remotePort = remotePort;
+    this.log = log;
+  }
+
+  /**
+   * Starts a node with the given profile (a file in config/) and system-property overrides.
+   * The child runs on this test JVM's classpath.
+   */
+  public static NodeProcess start(String name, String profile, int httpPort, int remotePort, Map<String, String> props)
+      throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.add("-Xmx256m");
+    cmd.add("-XX:+UseSerialGC");
+    cmd.add("-Dconfig.file=" + TestDatabase.profileFile(profile).getAbsolutePath());
+    cmd.add("-Dreports.node-name=" + name);
+    cmd.add("-Dreports.http.port=" + httpPort);
+    cmd.add("-Dpekko.remote.artery.canonical.port=" + remotePort);
+    props.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
+    cmd.add("-cp");
+    cmd.add(System.getProperty("java.class.path"));
+    cmd.add("io.reportcluster.node.Main");
+    Path logs = Path.of("target", "node-logs");
+    Files.createDirectories(logs);
+    Path log = logs.resolve(name + "-" + System.currentTimeMillis() + ".log");
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    return new NodeProcess(name, p, httpPort, remotePort, log);
+  }
+
+  public static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public String baseUrl() {
+    return "http://127.0.0.1:" + httpPort;
+  }
+
+  public String address() {
+    return "pekko://reportcluster@127.0.0.1:" + remotePort;
+  }
+
+  public long pid() {
+    return process.pid();
+  }
+
+  public boolean isAlive() {
+    return process.isAlive();
+  }
+
+  public File log() {
+    return log.toFile();
+  }
+
+  /** kill -9: no shutdown hook, no goodbye to the cluster. */
+  public void kill9() {
+    process.destroyForcibly();
+  }
+
+  /** SIGTERM: the node leaves the cluster through Coordinated Shutdown. */
+  public void terminate() {
+    process.destroy();
+  }
+
+  public boolean awaitExit(Duration timeout) throws InterruptedException {
+    return process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  public int exitCode() {
+    return process.exitValue();
+  }
+
+  @Override
+  public void close() {
+    if (process.isAlive()) {
+      process.destroyForcibly();
+      try {
+        process.waitFor(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

@@ -15,6 +15,9 @@ import java.sql.Statement;
  * (PostgreSQL refuses some index builds inside a transaction). Every statement is idempotent.
  */
 public final class JournalSchema {
+  /** Advisory-lock key for schema creation on PostgreSQL (any constant of ours). */
+  private static final long SCHEMA_LOCK = 0x7265706f7274L;
+
   private JournalSchema() {}
 
   public static void createIfMissing(Config db) {
@@ -24,6 +27,11 @@ public final class JournalSchema {
     try (Connection c = DriverManager.getConnection(db.getString("url"), db.getString("user"), db.getString("password"));
         Statement st = c.createStatement()) {
       c.setAutoCommit(true);
+      if (dialect.equals("postgres")) {
+        // IF NOT EXISTS is not atomic: nodes starting together on an empty database would race
+        // and one would fail with "already exists". One at a time (released when we close).
+        st.execute("SELECT pg_advisory_lock(" + SCHEMA_LOCK + ")");
+      }
       for (String sql : ddl.split(";")) {
         String stmt = stripComments(sql).trim();
         if (!stmt.isEmpty()) st.execute(stmt);

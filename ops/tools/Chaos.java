@@ -338,6 +338,8 @@ public final class Chaos {
     long signalWallMs;
     Set<String> onVictim = Set.of();
     int finishedBeforeSignal;
+    long callsAtSignal;
+    long callsAfterSignal = -1;
     final Map<String, Double> resolvedS = new ConcurrentHashMap<>();
     volatile Double failoverS;
     volatile int unresolved;
@@ -589,11 +591,17 @@ public final class Chaos {
 
   static boolean processAlive(long pid) {
     if (pid <= 0) return false;
-    // A zombie (exited, not reaped yet) is not alive, whatever kill -0 says.
+    // A zombie (exited, not reaped yet) is not alive, whatever kill -0 says; but a process whose
+    // main thread has ended while other threads still run (the JVM on its way out) shows Z too
+    // and still holds its ports: it is alive while it has threads left.
     try {
       String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
       int close = stat.lastIndexOf(')');
-      return close > 0 && close + 2 < stat.length() && stat.charAt(close + 2) != 'Z';
+      if (close < 0 || close + 2 >= stat.length()) return false;
+      if (stat.charAt(close + 2) != 'Z') return true;
+      try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+        return tasks.count() > 1;
+      }
     } catch (IOException e) {
       return false;
     }
@@ -978,8 +986,8 @@ public final class Chaos {
           note("event " + (events.size() + 1) + " waits for the cluster to be whole again");
           warned = true;
         }
-        if (System.nanoTime() - waitFrom > 300e9) {
-          note("the cluster did not become whole within 300 s: no more events");
+        if (System.nanoTime() - waitFrom > 180e9) {
+          note("the cluster did not become whole within 180 s: no more events");
           return;
         }
         sleep(500);
@@ -1019,6 +1027,9 @@ public final class Chaos {
     };
     // The calls the victim started so far (a killed process takes its counter along).
     sample(v, false);
+    synchronized (v) {
+      e.callsAtSignal = v.last;
+    }
     if (sig.equals("STOP")) v.frozen = true;
     // What `ops/cluster node-signal` does, without a shell in between: the signal lands within
     // a few milliseconds of the snapshot above.
@@ -1074,13 +1085,23 @@ public final class Chaos {
       signal(v.pid(), "KILL");
       for (int k = 0; k < 20 && v.alive(); k++) sleep(250);
     }
-    e.restartBeganNs = System.nanoTime();
-    int startRc = script(240, "node-start", Integer.toString(v.i));
-    e.restartedS = e.since(System.nanoTime());
-    if (startRc != 0) {
-      e.notes.add("node-start " + v.i + " failed (exit " + startRc + ")");
-      note("event " + e.n + ": node-start failed (exit " + startRc + "); see .cluster/" + v.name + ".log");
+    synchronized (v) {
+      if (v.incarnationPid == e.pid) e.callsAfterSignal = v.last - e.callsAtSignal;
     }
+    // ops/cluster sees a process as running while `kill -0` succeeds, which includes an exited
+    // process its parent has not reaped yet: node-start would then refuse to start the node.
+    for (int k = 0; k < 100 && Files.exists(Path.of("/proc/" + e.pid)); k++) sleep(100);
+    e.restartBeganNs = System.nanoTime();
+    int startRc = -1;
+    for (int attempt = 1; attempt <= 3 && startRc != 0; attempt++) {
+      startRc = script(240, "node-start", Integer.toString(v.i));
+      if (startRc != 0) {
+        e.notes.add("node-start " + v.i + " failed (exit " + startRc + "), attempt " + attempt);
+        note("event " + e.n + ": node-start failed (exit " + startRc + "); see .cluster/" + v.name + ".log");
+        sleep(3000);
+      }
+    }
+    e.restartedS = e.since(System.nanoTime());
     boolean whole = waitWhole(180);
     e.wholeS = e.since(System.nanoTime());
     v.available = true;
@@ -1207,6 +1228,8 @@ public final class Chaos {
     final List<String> interleaved = new ArrayList<>();
     final List<String> zombieWrites = new ArrayList<>();
     int unansweredButInJournal;
+    final List<String> mirrorStale = new ArrayList<>();
+    String apiSample = "";
     long stepCompletedInRun;
     long attemptFailedInRun;
     long calls;
@@ -1306,6 +1329,7 @@ public final class Chaos {
       }
       if (new HashSet<>(order).size() != order.size()) v.interleaved.add(j.id + " writers " + order);
     }
+    checkMirror(v, facts);
     // Stop mode: after SIGCONT, the frozen process must not write for a job that moved.
     for (Event e : events) {
       if (e.contWallMs == 0) continue;
@@ -1322,6 +1346,38 @@ public final class Chaos {
       }
     }
     return v;
+  }
+
+  /**
+   * The status mirror must end where the journal ends: a finished job's hash shows its final
+   * state (clients read it: GET /api/v1/jobs/{id} answers from the mirror when it has the job).
+   */
+  void checkMirror(Verdict v, Map<String, JobFacts> facts) {
+    Map<String, String> expected = new HashMap<>();
+    for (Job j : jobs) {
+      JobFacts f = facts.get("ReportJob|" + j.id);
+      if (!j.accepted() || f == null) continue;
+      String want = f.succeeded > 0 ? "SUCCESS" : f.failed > 0 ? "FAILURE" : f.cancelled > 0 ? "REVOKED" : null;
+      if (want != null) expected.put(j.id, want);
+    }
+    Map<String, String[]> seen = new HashMap<>();
+    for (int round = 0; round < 3; round++) {
+      seen.clear();
+      readHashes(expected.keySet()).forEach((id, h) -> {
+        if (!expected.get(id).equals(h[0])) seen.put(id, h);
+      });
+      if (seen.isEmpty()) break;
+      sleep(2000); // the last transitions may still be on their way
+    }
+    seen.forEach((id, h) -> v.mirrorStale.add(id + " journal " + expected.get(id) + ", mirror " + h[0] + " on " + h[1]));
+    if (!seen.isEmpty()) {
+      String id = seen.keySet().iterator().next();
+      Node n = nodes.stream().filter(x -> x.available && x.alive()).findFirst().orElse(null);
+      JsonNode view = n == null ? null : getJson(n, "/api/v1/jobs/" + id, 3000);
+      v.apiSample = "GET /api/v1/jobs/" + id + " on " + (n == null ? "-" : n.name) + " answers state "
+          + (view == null ? "(no answer)" : view.path("state").asText() + ", node " + view.path("node").asText())
+          + " (journal: " + expected.get(id) + ")";
+    }
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1366,6 +1422,8 @@ public final class Chaos {
     report("job recorded twice", v.twice);
     report("job written by two incarnations at once", v.interleaved);
     report("write after SIGCONT by the frozen node", v.zombieWrites);
+    report("mirror disagrees with the journal", v.mirrorStale);
+    if (!v.apiSample.isEmpty()) note(v.apiSample);
     for (String s : logs.samples) note("node log: " + s);
 
     var out = System.out;
@@ -1386,6 +1444,7 @@ public final class Chaos {
     out.println("concurrent_incarnations: " + v.interleaved.size());
     out.println("writes_after_cont: " + v.zombieWrites.size());
     out.println("mirror_reverted_to_victim: " + reverted);
+    out.println("mirror_stale_at_end: " + v.mirrorStale.size());
     out.println("steps_rerun: " + rerun);
     out.println("steps_rerun_how: calls_started " + v.calls + " - StepCompleted " + v.stepCompletedInRun
         + " - AttemptFailed " + v.attemptFailedInRun + " (node counters summed over processes; journal since start)");
@@ -1398,6 +1457,8 @@ public final class Chaos {
     out.println("failover_jobs_each: " + (jobsEach.isEmpty() ? "n/a" : String.join(",", jobsEach)));
     out.println("failover_timeouts: " + timeouts);
     out.println("downed_removed_s_each: " + (downEach.isEmpty() ? "n/a" : String.join(",", downEach)));
+    out.println("calls_after_signal_each: " + (events.isEmpty() ? "n/a" : events.stream()
+        .map(e -> e.callsAfterSignal < 0 ? "?" : Long.toString(e.callsAfterSignal)).collect(Collectors.joining(","))));
     out.println("whole_again_s_each: " + (restartEach.isEmpty() ? "n/a" : String.join(",", restartEach)));
     out.println("unanswered_submits_in_journal: " + v.unansweredButInJournal);
     out.println("node_log_errors: " + logs.errors);

@@ -68,7 +68,8 @@ public final class ReportNode implements AutoCloseable {
   }
 
   /** Starts a node with the given providers (tests use this to observe every call). */
-  public static ReportNode start(Config config, ProviderRegistry providers) {
+  public static ReportNode start(Config configured, ProviderRegistry providers) {
+    Config config = withFixedManagementPort(configured);
     Config reports = config.getConfig("reports");
     JournalSchema.createIfMissing(reports.getConfig("db"));
 
@@ -177,6 +178,25 @@ public final class ReportNode implements AutoCloseable {
       return CompletableFuture.completedFuture(Done.getInstance());
     });
     ClusterBootstrap.get(classic).start();
+  }
+
+  /**
+   * With Cluster Bootstrap, a management port of 0 is replaced by a free port chosen now.
+   * Bootstrap takes this node's own contact point from the configured port before the server
+   * binds; left at 0, no node finds itself among the contact points discovered in Redis (they
+   * carry the bound ports), so none forms the cluster and every node waits forever.
+   */
+  static Config withFixedManagementPort(Config config) {
+    if (!config.getBoolean("reports.cluster.bootstrap") || config.getInt("pekko.management.http.port") != 0) {
+      return config;
+    }
+    String host = config.getString("pekko.management.http.bind-hostname");
+    try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName(host))) {
+      return com.typesafe.config.ConfigFactory.parseString("pekko.management.http.port = " + probe.getLocalPort())
+          .withFallback(config);
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException("no free management port on " + host + ": " + e.getMessage(), e);
+    }
   }
 
   static ProviderRegistry configuredProviders(Config llm) {

@@ -77,8 +77,46 @@ public final class EventRoutes extends AllDirectives {
             .orElse(List.of()))
         .mapMaterializedValue(c -> NotUsed.notUsed());
     return events.merge(watchdog).prepend(state)
+        .statefulMapConcat(EventRoutes::notOlderThanTheState)
         .takeWhile(e -> !e.terminal(), true)
         .map(e -> ServerSentEvent.create(e.json(), e.event()));
+  }
+
+  /**
+   * Lets the first element (the state) through, then drops events older than it: transitions
+   * that were on their way while the client subscribed are already in the state it got.
+   */
+  private static org.apache.pekko.japi.function.Function<LiveEvents.Event, Iterable<LiveEvents.Event>> notOlderThanTheState() {
+    Version[] state = {null};
+    boolean[] first = {true};
+    return e -> {
+      Version v = Version.of(e.json());
+      if (first[0]) {
+        first[0] = false;
+        state[0] = v;
+        return List.of(e);
+      }
+      return v != null && state[0] != null && v.isBefore(state[0]) ? List.of() : List.of(e);
+    };
+  }
+
+  /** Where a job stands: its last persisted change, then its count of attempts started. */
+  private record Version(java.time.Instant at, int attempts) {
+    static Version of(String json) {
+      try {
+        com.fasterxml.jackson.databind.JsonNode n = Json.MAPPER.readTree(json);
+        com.fasterxml.jackson.databind.JsonNode at = n.hasNonNull("at") ? n.get("at") : n.get("updated_at");
+        if (at == null || at.isNull()) return null;
+        return new Version(java.time.Instant.parse(at.asText()), n.path("attempts").asInt());
+      } catch (Exception e) {
+        return null;
+      }
+    }
+
+    boolean isBefore(Version other) {
+      int c = at.compareTo(other.at);
+      return c < 0 || (c == 0 && attempts < other.attempts);
+    }
   }
 
   /** Without live events: say so, then poll the job and send each change. */

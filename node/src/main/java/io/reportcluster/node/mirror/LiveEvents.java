@@ -10,6 +10,7 @@ import org.apache.pekko.stream.javadsl.BroadcastHub;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,13 +26,21 @@ public final class LiveEvents {
   public record Event(String jobId, String event, boolean terminal, String json) {}
 
   private final RedisConnections redis;
-  private final SourceQueueWithComplete<Event> queue;
-  private final Source<Event, NotUsed> hub;
+  /** An event with its arrival number on this node, to tell a new client's events from older ones. */
+  private record Numbered(long seq, Event event) {}
+
+  /** Events a client may lag behind before it loses its oldest ones. */
+  private static final int CLIENT_BUFFER = 256;
+
+  private final SourceQueueWithComplete<Numbered> queue;
+  private final Source<Numbered, NotUsed> hub;
+  private final AtomicLong arrived = new AtomicLong();
 
   public LiveEvents(ActorSystem<?> system, RedisConnections redis) {
     this.redis = redis;
-    Pair<SourceQueueWithComplete<Event>, Source<Event, NotUsed>> pair = Source.<Event>queue(1024, OverflowStrategy.dropHead())
-        .toMat(BroadcastHub.of(Event.class, 256), Keep.both())
+    Pair<SourceQueueWithComplete<Numbered>, Source<Numbered, NotUsed>> pair =
+        Source.<Numbered>queue(1024, OverflowStrategy.dropHead())
+        .toMat(BroadcastHub.of(Numbered.class, 256), Keep.both())
         .run(system);
     this.queue = pair.first();
     this.hub = pair.second();
@@ -45,8 +54,21 @@ public final class LiveEvents {
     return redis.liveEventsUp();
   }
 
+  /**
+   * Events that arrive from the moment the source is materialized, through a buffer of this
+   * client's own. A BroadcastHub starts a new consumer at the oldest element it still holds (up
+   * to 255 older ones), so those are dropped by arrival number; and the hub never runs more than
+   * its buffer ahead of its slowest consumer, so each consumer drains into its own buffer, which
+   * drops its oldest events when its client does not keep up, instead of stalling the hub.
+   */
   public Source<Event, NotUsed> source() {
-    return hub;
+    return Source.fromMaterializer((mat, attributes) -> {
+          long seenBefore = arrived.get();
+          return hub.dropWhile(n -> n.seq() <= seenBefore)
+              .map(Numbered::event)
+              .buffer(CLIENT_BUFFER, OverflowStrategy.dropHead());
+        })
+        .mapMaterializedValue(f -> NotUsed.notUsed());
   }
 
   private void publishLocally(String json) {
@@ -54,7 +76,9 @@ public final class LiveEvents {
       JsonNode node = Json.MAPPER.readTree(json);
       String state = node.path("state").asText("");
       boolean terminal = state.equals("SUCCESS") || state.equals("FAILURE") || state.equals("REVOKED");
-      queue.offer(new Event(node.path("job_id").asText(), node.path("event").asText(), terminal, json));
+      // One pub/sub connection delivers on one thread: numbers follow the order of the queue.
+      queue.offer(new Numbered(arrived.incrementAndGet(),
+          new Event(node.path("job_id").asText(), node.path("event").asText(), terminal, json)));
     } catch (Exception e) {
       log.debug("ignored a malformed live event: {}", e.getMessage());
     }

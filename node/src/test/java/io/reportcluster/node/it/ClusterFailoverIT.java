@@ -6,11 +6,11 @@ import io.reportcluster.node.testkit.Await;
 import io.reportcluster.node.testkit.HttpJson;
 import io.reportcluster.node.testkit.NodeProcess;
 import io.reportcluster.node.testkit.TestDatabase;
+import io.reportcluster.node.testkit.TestRedis;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -25,12 +25,12 @@ class ClusterFailoverIT {
 
   private TestDatabase db;
   private final List<NodeProcess> nodes = new ArrayList<>();
-  private String redisPrefix;
+  private TestRedis redis;
 
   @BeforeEach
   void startCluster() throws Exception {
     db = new TestDatabase();
-    redisPrefix = "rc-test-" + UUID.randomUUID().toString().substring(0, 8) + ":";
+    redis = new TestRedis();
     int[] remote = {NodeProcess.freePort(), NodeProcess.freePort(), NodeProcess.freePort()};
     String seed = "pekko://reportcluster@127.0.0.1:" + remote[0];
     for (int i = 0; i < 3; i++) {
@@ -40,7 +40,8 @@ class ClusterFailoverIT {
           "pekko.management.http.port", Integer.toString(NodeProcess.freePort()),
           "reports.db.url", db.url(),
           "reports.db.user", TestDatabase.USER,
-          "reports.redis.prefix", redisPrefix,
+          "reports.redis.url", redis.url(),
+          "reports.redis.prefix", redis.prefix(),
           "reports.llm.simulated.latency-median", "300ms")));
     }
     HttpJson first = new HttpJson(nodes.get(0).baseUrl());
@@ -51,7 +52,7 @@ class ClusterFailoverIT {
   void stopCluster() {
     nodes.forEach(NodeProcess::close);
     db.close();
-    RedisKeys.deleteByPrefix(redisPrefix);
+    redis.close();
   }
 
   private static long upMembers(HttpJson http) {

@@ -21,16 +21,22 @@ public final class Await {
     }
   }
 
+  /** Polls until {@code ok} accepts the probed value, and returns that value. */
   public static <T> T value(Duration deadline, String what, Supplier<T> probe, java.util.function.Predicate<T> ok) {
-    Object[] last = new Object[1];
-    until(deadline, what + " (last seen: " + last[0] + ")", () -> {
-      last[0] = probe.get();
-      @SuppressWarnings("unchecked")
-      T v = (T) last[0];
-      return ok.test(v);
-    });
-    @SuppressWarnings("unchecked")
-    T v = (T) last[0];
-    return v;
+    long end = System.nanoTime() + deadline.toNanos();
+    T last = probe.get();
+    while (!ok.test(last)) {
+      if (System.nanoTime() > end) {
+        throw new AssertionError("not true within " + deadline.toSeconds() + " s: " + what + " (last seen: " + last + ")");
+      }
+      try {
+        Thread.sleep(25);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted while waiting for: " + what);
+      }
+      last = probe.get();
+    }
+    return last;
   }
 }

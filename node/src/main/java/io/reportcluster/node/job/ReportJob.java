@@ -373,6 +373,10 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
         if (step == 0 && r.attempt() == 1 || r.attempt() > 1) {
           if (r.attempt() == 1) ctx.getLog().info("job {} STARTED", jobId);
           announce(s, Change.STARTED);
+        } else {
+          // A later step's first call: no news for subscribers, but the mirror serves reads, so
+          // it must show the step running (its state, start time and the call counted).
+          announce(s, Change.REFRESH);
         }
       }
       return Effect().noReply();

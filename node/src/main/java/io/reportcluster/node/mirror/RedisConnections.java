@@ -10,6 +10,8 @@ import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -32,6 +34,7 @@ import org.slf4j.LoggerFactory;
 public final class RedisConnections implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RedisConnections.class);
 
+  private final ClientResources resources;
   private final RedisClient client;
   private final RedisURI uri;
   private final String eventsChannel;
@@ -53,7 +56,10 @@ public final class RedisConnections implements AutoCloseable {
     this.uri = RedisURI.create(url);
     this.eventsChannel = eventsChannel;
     this.retryInterval = retryInterval;
-    this.client = RedisClient.create();
+    // Lettuce's default reconnect backoff doubles up to 30 s: after a long outage the node would
+    // notice Redis back (and repair the mirror) up to 30 s late. Retry at the health interval.
+    this.resources = ClientResources.builder().reconnectDelay(Delay.constant(retryInterval)).build();
+    this.client = RedisClient.create(resources);
     client.setOptions(ClientOptions.builder()
         .autoReconnect(true)
         // During an outage a command fails at once: the caller records what it must repair.
@@ -161,5 +167,6 @@ public final class RedisConnections implements AutoCloseable {
     Optional.ofNullable(pubSub.get()).ifPresent(StatefulRedisPubSubConnection::close);
     Optional.ofNullable(commands.get()).ifPresent(StatefulRedisConnection::close);
     client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    resources.shutdown(0, 2, TimeUnit.SECONDS);
   }
 }

@@ -24,18 +24,33 @@ import org.slf4j.LoggerFactory;
  * redis-cli, plus the whole view as JSON for the API) and a JSON event on the events channel.
  * Finished jobs expire after a TTL.
  *
- * <p>Convergence after an outage: a write that fails leaves the job's latest view in a pending
- * map, written again as soon as Redis is back; running jobs also re-announce themselves
- * periodically (see ReportJob), which repairs a flushed Redis without any outage seen here.
+ * <p>Convergence after an outage: a job's latest view stays in a pending map until Redis has
+ * confirmed its write; views that missed Redis (down, or a failed write) are written again on
+ * every health check while Redis is up. A newer view always supersedes an older one there, and
+ * writes are issued in announcement order, so a repair never puts back an older state. Running
+ * jobs also re-announce themselves periodically (see ReportJob), which repairs a flushed Redis
+ * without any outage seen here.
  */
 public final class RedisStatusMirror implements JobMirror {
   private static final Logger log = LoggerFactory.getLogger(RedisStatusMirror.class);
   private static final ObjectMapper MAPPER = Json.MAPPER;
 
+  /** A job's latest announced view, until Redis confirmed it; {@code inFlight} while a write of it runs. */
+  private static final class Unconfirmed {
+    final JobView view;
+    volatile boolean inFlight;
+
+    Unconfirmed(JobView view) {
+      this.view = view;
+    }
+  }
+
   private final RedisConnections redis;
   private final String prefix;
   private final Duration finishedTtl;
-  private final Map<String, JobView> pending = new ConcurrentHashMap<>();
+  private final Map<String, Unconfirmed> pending = new ConcurrentHashMap<>();
+  /** Held while issuing a job's commands: Redis then applies them in announcement order. */
+  private final Object issuing = new Object();
   private final Timer lag;
 
   public RedisStatusMirror(RedisConnections redis, String prefix, Duration finishedTtl, Timer lag) {
@@ -57,20 +72,28 @@ public final class RedisStatusMirror implements JobMirror {
 
   @Override
   public void jobChanged(JobView view, Change change) {
-    Optional<RedisAsyncCommands<String, String>> commands = redis.commands();
-    if (commands.isEmpty()) {
-      pending.put(view.jobId(), view);
-      return;
+    Unconfirmed latest = new Unconfirmed(view);
+    synchronized (issuing) {
+      // Supersedes whatever older view of this job missed Redis: it must never be written after this one.
+      pending.put(view.jobId(), latest);
+      redis.commands().ifPresent(commands -> write(commands, latest, change));
     }
-    write(commands.get(), view, change);
   }
 
-  private void write(RedisAsyncCommands<String, String> redisCommands, JobView view, Change change) {
+  /** Issues the write (under {@link #issuing}); the entry leaves the pending map once Redis confirmed it. */
+  private void write(RedisAsyncCommands<String, String> redisCommands, Unconfirmed entry, Change change) {
     long announced = System.nanoTime();
-    writeHash(redisCommands, view, change).thenRun(() -> lag.record(System.nanoTime() - announced, TimeUnit.NANOSECONDS));
+    entry.inFlight = true;
+    writeHash(redisCommands, entry.view, change).whenComplete((ok, failure) -> {
+      entry.inFlight = false;
+      if (failure == null) {
+        pending.remove(entry.view.jobId(), entry);
+        lag.record(System.nanoTime() - announced, TimeUnit.NANOSECONDS);
+      }
+    });
   }
 
-  /** Completes when the hash is written; failures are kept for repair, not propagated. */
+  /** Completes when the hash, its TTL and the event are written; fails if any of them failed. */
   private CompletableFuture<?> writeHash(RedisAsyncCommands<String, String> redisCommands, JobView view, Change change) {
     String key = jobKey(view.jobId());
     String viewJson;
@@ -101,20 +124,7 @@ public final class RedisStatusMirror implements JobMirror {
     CompletionStage<?> published = change == Change.REFRESH
         ? CompletableFuture.completedFuture(0L)
         : redisCommands.publish(redis.eventsChannel(), eventJson);
-    CompletableFuture.allOf(hset.toCompletableFuture(), ttl.toCompletableFuture(), published.toCompletableFuture())
-        .whenComplete((ok, failure) -> {
-          if (failure != null) {
-            // Keep only the newest view: a later successful write must not be undone.
-            pending.merge(view.jobId(), view, (old, neu) -> newer(old, neu));
-          }
-        });
-    return hset.toCompletableFuture();
-  }
-
-  private static JobView newer(JobView a, JobView b) {
-    if (a.updatedAt() == null) return b;
-    if (b.updatedAt() == null) return a;
-    return b.updatedAt().isBefore(a.updatedAt()) ? a : b;
+    return CompletableFuture.allOf(hset.toCompletableFuture(), ttl.toCompletableFuture(), published.toCompletableFuture());
   }
 
   /** The live event published for a transition. */
@@ -126,20 +136,21 @@ public final class RedisStatusMirror implements JobMirror {
         v.error(), v.node(), v.updatedAt());
   }
 
-  /** Writes every view that missed Redis; runs when Redis comes back. */
+  /** Writes every view that missed Redis; runs on every health check while Redis is up. */
   void repair() {
     Optional<RedisAsyncCommands<String, String>> commands = redis.commands();
     if (commands.isEmpty() || pending.isEmpty()) return;
-    // Runs on every health tick while Redis is up, so a write that timed out is repaired too.
     int n = 0;
-    for (String jobId : pending.keySet()) {
-      JobView view = pending.remove(jobId);
-      if (view != null) {
-        write(commands.get(), view, Change.RESYNC);
+    for (Map.Entry<String, Unconfirmed> e : pending.entrySet()) {
+      synchronized (issuing) {
+        Unconfirmed entry = e.getValue();
+        // Skip a write under way, and a view superseded meanwhile (its successor is written).
+        if (entry.inFlight || pending.get(e.getKey()) != entry) continue;
+        write(commands.get(), entry, Change.RESYNC);
         n++;
       }
     }
-    log.info("status mirror repaired {} jobs after a Redis outage", n);
+    if (n > 0) log.info("status mirror repaired {} jobs after a Redis outage", n);
   }
 
   @Override

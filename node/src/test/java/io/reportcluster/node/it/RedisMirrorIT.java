@@ -483,15 +483,16 @@ class RedisMirrorIT {
       assertThat(http.get("/api/v1/cluster").status()).isEqualTo(200);
 
       // A job's event stream says live events are unavailable, and still follows the job to its end.
-      SseClient.Result stream = SseClient.readToEnd(node.baseUrl() + "/api/v1/jobs/" + during.get(7) + "/events",
-          Duration.ofSeconds(20));
-      assertThat(stream.ended()).isTrue();
-      assertThat(stream.events()).isNotEmpty();
-      assertThat(stream.events().get(0).event()).isEqualTo("notice");
-      assertThat(stream.events().get(0).json().path("detail").asText()).contains("live events are unavailable");
-      SseClient.Event last = stream.events().get(stream.events().size() - 1);
-      assertThat(last.event()).isEqualTo("state");
-      assertThat(last.json().path("state").asText()).isEqualTo("SUCCESS");
+      try (SseClient sse = SseClient.connect(node.baseUrl() + "/api/v1/jobs/" + during.get(7) + "/events")) {
+        SseClient.Event notice = sse.nextEvent(WAIT);
+        assertThat(notice.event()).isEqualTo("notice");
+        assertThat(notice.json().path("detail").asText()).contains("live events are unavailable");
+        List<SseClient.Event> states = sse.eventsUntil(Duration.ofSeconds(20),
+            e -> TERMINAL.contains(e.json().path("state").asText()));
+        assertThat(states).extracting(SseClient.Event::event).containsOnly("state");
+        assertThat(states.get(states.size() - 1).json().path("state").asText()).isEqualTo("SUCCESS");
+        sse.assertEndsWithoutEvents(WAIT);
+      }
       Await.until(Duration.ofSeconds(20), "the jobs submitted so far finish during the outage",
           () -> succeeded(db, all).size() == all.size());
 
@@ -673,10 +674,10 @@ class RedisMirrorIT {
    * its event stream.
    */
   private static JsonNode jobItself(String base, String id) {
-    SseClient.Result r = SseClient.read(base + "/api/v1/jobs/" + id + "/events", WAIT,
-        events -> events.stream().anyMatch(e -> e.event().equals("state")));
-    return r.events().stream().filter(e -> e.event().equals("state")).findFirst()
-        .orElseThrow(() -> new AssertionError("no state event for " + id + ": " + r)).json();
+    try (SseClient sse = SseClient.connect(base + "/api/v1/jobs/" + id + "/events")) {
+      List<SseClient.Event> events = sse.eventsUntil(WAIT, e -> e.event().equals("state"));
+      return events.get(events.size() - 1).json();
+    }
   }
 
   /** The hash's fields and its view agree with GET /api/v1/jobs/{id} and with the job itself. */

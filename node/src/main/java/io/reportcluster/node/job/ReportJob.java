@@ -252,6 +252,8 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final Deps deps;
   private final ActorRef<LlmCallerPool.CallResult> callAdapter;
+  /** When this copy of the job started: orders the mirror writes of two copies (see JobMirror). */
+  private final long incarnation = System.currentTimeMillis();
   private Phase phase = Phase.IDLE;
   private Instant runningSince;
 
@@ -525,7 +527,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   }
 
   private void announce(State s, Change change) {
-    deps.mirror().jobChanged(view(s), change);
+    deps.mirror().jobChanged(view(s), change, lastSequenceNumber(ctx), incarnation);
   }
 
   private void finished(State s, Change change) {

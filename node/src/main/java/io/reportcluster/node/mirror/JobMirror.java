@@ -23,7 +23,13 @@ public interface JobMirror {
     REFRESH
   }
 
-  void jobChanged(JobView view, Change change);
+  /**
+   * @param seq the job's last persisted sequence number when it announced this view
+   * @param incarnation when the announcing copy of the job started (epoch ms): a copy that
+   *     was frozen and woke after the job moved elsewhere has a lower seq or an older
+   *     incarnation, so its stale views are fenced off
+   */
+  void jobChanged(JobView view, Change change, long seq, long incarnation);
 
   /** The mirrored view of a job, if the mirror has it and is reachable. */
   CompletionStage<Optional<JobView>> read(String jobId);
@@ -31,7 +37,7 @@ public interface JobMirror {
   /** No mirror: the embedded default without Redis. */
   JobMirror NONE = new JobMirror() {
     @Override
-    public void jobChanged(JobView view, Change change) {}
+    public void jobChanged(JobView view, Change change, long seq, long incarnation) {}
 
     @Override
     public CompletionStage<Optional<JobView>> read(String jobId) {

@@ -8,7 +8,10 @@ import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.JobState;
 import java.time.Duration;
 import java.time.Instant;
+import io.lettuce.core.ScriptOutputType;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -38,12 +41,31 @@ public final class RedisStatusMirror implements JobMirror {
   /** A job's latest announced view, until Redis confirmed it; {@code inFlight} while a write of it runs. */
   private static final class Unconfirmed {
     final JobView view;
+    final long seq;
+    final long incarnation;
     volatile boolean inFlight;
 
-    Unconfirmed(JobView view) {
+    Unconfirmed(JobView view, long seq, long incarnation) {
       this.view = view;
+      this.seq = seq;
+      this.incarnation = incarnation;
     }
   }
+
+  /**
+   * Writes the hash only if it is not older than what the hash holds (by journal sequence
+   * number, then incarnation), sets or clears its TTL, and says whether it wrote. A node that
+   * was frozen (SIGSTOP, a long GC) and wakes after its jobs moved cannot put back their old
+   * state: the new owner's writes carry a higher sequence number or a later incarnation.
+   */
+  private static final String FENCED_WRITE = String.join("\n",
+      "local cur = redis.call('HMGET', KEYS[1], 'seq', 'incarnation')",
+      "local cseq, cinc = tonumber(cur[1]), tonumber(cur[2]) or 0",
+      "local seq, inc = tonumber(ARGV[1]), tonumber(ARGV[2])",
+      "if cseq and (seq < cseq or (seq == cseq and inc < cinc)) then return 0 end",
+      "redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'incarnation', ARGV[2], unpack(ARGV, 5))",
+      "if ARGV[3] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[4]) else redis.call('PERSIST', KEYS[1]) end",
+      "return 1");
 
   private final RedisConnections redis;
   private final String prefix;
@@ -71,8 +93,8 @@ public final class RedisStatusMirror implements JobMirror {
   }
 
   @Override
-  public void jobChanged(JobView view, Change change) {
-    Unconfirmed latest = new Unconfirmed(view);
+  public void jobChanged(JobView view, Change change, long seq, long incarnation) {
+    Unconfirmed latest = new Unconfirmed(view, seq, incarnation);
     synchronized (issuing) {
       // Supersedes whatever older view of this job missed Redis: it must never be written after this one.
       pending.put(view.jobId(), latest);
@@ -84,7 +106,7 @@ public final class RedisStatusMirror implements JobMirror {
   private void write(RedisAsyncCommands<String, String> redisCommands, Unconfirmed entry, Change change) {
     long announced = System.nanoTime();
     entry.inFlight = true;
-    writeHash(redisCommands, entry.view, change).whenComplete((ok, failure) -> {
+    writeHash(redisCommands, entry, change).whenComplete((ok, failure) -> {
       entry.inFlight = false;
       if (failure == null) {
         pending.remove(entry.view.jobId(), entry);
@@ -94,7 +116,9 @@ public final class RedisStatusMirror implements JobMirror {
   }
 
   /** Completes when the hash, its TTL and the event are written; fails if any of them failed. */
-  private CompletableFuture<?> writeHash(RedisAsyncCommands<String, String> redisCommands, JobView view, Change change) {
+  private CompletableFuture<?> writeHash(RedisAsyncCommands<String, String> redisCommands, Unconfirmed entry,
+      Change change) {
+    JobView view = entry.view;
     String key = jobKey(view.jobId());
     String viewJson;
     String eventJson;
@@ -115,16 +139,22 @@ public final class RedisStatusMirror implements JobMirror {
     fields.put("updated_at", String.valueOf(view.updatedAt()));
     fields.put("current_step", view.currentStep() == null ? "" : view.currentStep());
     fields.put("view", viewJson);
-    // Lettuce pipelines these on the connection; no round trip is awaited in between.
-    CompletionStage<?> hset = redisCommands.hset(key, fields);
-    CompletionStage<?> ttl = view.state().isTerminal()
-        ? redisCommands.expire(key, finishedTtl.toSeconds())
-        : redisCommands.persist(key);
-    // A periodic refresh repeats a known state: it repairs the hash but is no news to subscribers.
-    CompletionStage<?> published = change == Change.REFRESH
-        ? CompletableFuture.completedFuture(0L)
-        : redisCommands.publish(redis.eventsChannel(), eventJson);
-    return CompletableFuture.allOf(hset.toCompletableFuture(), ttl.toCompletableFuture(), published.toCompletableFuture());
+    List<String> args = new ArrayList<>(4 + 2 * fields.size());
+    args.add(Long.toString(entry.seq));
+    args.add(Long.toString(entry.incarnation));
+    args.add(view.state().isTerminal() ? "1" : "0");
+    args.add(Long.toString(finishedTtl.toSeconds()));
+    fields.forEach((k, v) -> {
+      args.add(k);
+      args.add(v);
+    });
+    CompletionStage<Long> written = redisCommands.<Long>eval(FENCED_WRITE, ScriptOutputType.INTEGER,
+        new String[] {key}, args.toArray(new String[0]));
+    return written.thenCompose(wrote -> {
+      // A fenced-off (stale) view is no news either; a periodic refresh repeats a known state.
+      if (wrote == null || wrote == 0L || change == Change.REFRESH) return CompletableFuture.completedFuture(0L);
+      return redisCommands.publish(redis.eventsChannel(), eventJson);
+    }).toCompletableFuture();
   }
 
   /** The live event published for a transition. */

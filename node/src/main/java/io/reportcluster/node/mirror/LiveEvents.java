@@ -10,6 +10,7 @@ import org.apache.pekko.stream.javadsl.BroadcastHub;
 import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +36,8 @@ public final class LiveEvents {
   private final SourceQueueWithComplete<Numbered> queue;
   private final Source<Numbered, NotUsed> hub;
   private final AtomicLong arrived = new AtomicLong();
+  /** SSE streams currently attached on this node. */
+  private final AtomicInteger listeners = new AtomicInteger();
 
   public LiveEvents(ActorSystem<?> system, RedisConnections redis) {
     this.redis = redis;
@@ -63,15 +66,25 @@ public final class LiveEvents {
    */
   public Source<Event, NotUsed> source() {
     return Source.fromMaterializer((mat, attributes) -> {
+          listeners.incrementAndGet();
           long seenBefore = arrived.get();
           return hub.dropWhile(n -> n.seq() <= seenBefore)
               .map(Numbered::event)
-              .buffer(CLIENT_BUFFER, OverflowStrategy.dropHead());
+              .buffer(CLIENT_BUFFER, OverflowStrategy.dropHead())
+              .watchTermination((notUsed, done) -> {
+                done.whenComplete((d, failure) -> listeners.decrementAndGet());
+                return notUsed;
+              });
         })
         .mapMaterializedValue(f -> NotUsed.notUsed());
   }
 
   private void publishLocally(String json) {
+    // Every node hears every event of the cluster: decode them only while a client listens.
+    if (listeners.get() == 0) {
+      arrived.incrementAndGet();
+      return;
+    }
     try {
       JsonNode node = Json.MAPPER.readTree(json);
       String state = node.path("state").asText("");

@@ -121,10 +121,8 @@ public final class RedisStatusMirror implements JobMirror {
     JobView view = entry.view;
     String key = jobKey(view.jobId());
     String viewJson;
-    String eventJson;
     try {
       viewJson = MAPPER.writeValueAsString(view);
-      eventJson = MAPPER.writeValueAsString(event(view, change));
     } catch (JsonProcessingException e) {
       log.error("cannot encode job {} for the mirror: {}", view.jobId(), e.getMessage());
       return CompletableFuture.failedFuture(e);
@@ -153,7 +151,11 @@ public final class RedisStatusMirror implements JobMirror {
     return written.thenCompose(wrote -> {
       // A fenced-off (stale) view is no news either; a periodic refresh repeats a known state.
       if (wrote == null || wrote == 0L || change == Change.REFRESH) return CompletableFuture.completedFuture(0L);
-      return redisCommands.publish(redis.eventsChannel(), eventJson);
+      try {
+        return redisCommands.publish(redis.eventsChannel(), MAPPER.writeValueAsString(event(view, change)));
+      } catch (JsonProcessingException e) {
+        return CompletableFuture.failedFuture(e);
+      }
     }).toCompletableFuture();
   }
 

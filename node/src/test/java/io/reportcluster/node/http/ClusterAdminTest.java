@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.reportcluster.node.ReportNode;
 import io.reportcluster.node.testkit.HttpJson;
-import io.reportcluster.node.testkit.NodeProcess;
+import io.reportcluster.node.testkit.FreePorts;
 import io.reportcluster.node.testkit.TestDatabase;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,7 +29,7 @@ class ClusterAdminTest {
   @BeforeAll
   void start() {
     db = new TestDatabase();
-    managementPort = NodeProcess.freePort();
+    managementPort = FreePorts.pick(1).get(0);
     guarded = ReportNode.start(db.nodeConfig("reports.management.admin-user = ops\n"
         + "reports.management.admin-password = \"s3cret\"\n"
         + "pekko.management.http.port = " + managementPort));

@@ -3,6 +3,7 @@ package io.reportcluster.node.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.reportcluster.node.testkit.Await;
+import io.reportcluster.node.testkit.FreePorts;
 import io.reportcluster.node.testkit.HttpJson;
 import io.reportcluster.node.testkit.NodeProcess;
 import io.reportcluster.node.testkit.TestDatabase;
@@ -31,13 +32,14 @@ class ClusterFailoverIT {
   void startCluster() throws Exception {
     db = new TestDatabase();
     redis = new TestRedis();
-    int[] remote = {NodeProcess.freePort(), NodeProcess.freePort(), NodeProcess.freePort()};
-    String seed = "pekko://reportcluster@127.0.0.1:" + remote[0];
+    // Per node: HTTP, remoting and management ports.
+    List<Integer> ports = FreePorts.pick(9);
+    String seed = "pekko://reportcluster@127.0.0.1:" + ports.get(1);
     for (int i = 0; i < 3; i++) {
-      nodes.add(NodeProcess.start("node" + (i + 1), "local-cluster.conf", NodeProcess.freePort(), remote[i], Map.of(
+      nodes.add(NodeProcess.start("node" + (i + 1), "local-cluster.conf", ports.get(3 * i), ports.get(3 * i + 1), Map.of(
           "pekko.cluster.seed-nodes.0", seed,
           "reports.cluster.bootstrap", "off",
-          "pekko.management.http.port", Integer.toString(NodeProcess.freePort()),
+          "pekko.management.http.port", Integer.toString(ports.get(3 * i + 2)),
           "reports.db.url", db.url(),
           "reports.db.user", TestDatabase.USER,
           "reports.redis.url", redis.url(),

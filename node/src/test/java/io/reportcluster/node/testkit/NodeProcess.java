@@ -2,7 +2,6 @@ package io.reportcluster.node.testkit;
 
 import java.io.File;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -53,14 +52,6 @@ public final class NodeProcess implements AutoCloseable {
     Path log = logs.resolve(name + "-" + System.currentTimeMillis() + ".log");
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     return new NodeProcess(name, p, httpPort, remotePort, log);
-  }
-
-  public static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   public String name() {

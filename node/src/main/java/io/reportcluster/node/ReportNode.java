@@ -30,6 +30,7 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import io.reportcluster.node.cluster.DiscoveryRegistration;
@@ -112,9 +113,9 @@ public final class ReportNode implements AutoCloseable {
         RedisConnections stopping = redis;
         CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-redis",
             () -> CompletableFuture.supplyAsync(() -> {
-              stopping.close();
+              stopping.close(); // blocks up to its shutdown timeout: not on the default dispatcher
               return Done.getInstance();
-            }));
+            }, system.dispatchers().lookup(DispatcherSelector.fromConfig("reports-blocking-dispatcher"))));
       }
 
       JobSettings jobSettings = JobSettings.fromConfig(reports);
@@ -127,8 +128,7 @@ public final class ReportNode implements AutoCloseable {
           jobSettings.maxStartupLength(),
           maxBody,
           askTimeout,
-          reports.getDuration("llm.shed-retry-after"),
-          nodeName), providers, metrics, mirror);
+          reports.getDuration("llm.shed-retry-after")), providers, metrics, mirror);
       EventRoutes events = new EventRoutes(system, live, askTimeout, reports.getDuration("http.sse-heartbeat"));
       NodeRoutes node = new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, prefix);
       ServerBinding binding = Http.get(system)

@@ -46,8 +46,7 @@ public final class JobRoutes extends AllDirectives {
   private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
   private static final int MAX_IDEMPOTENCY_KEY = 255;
 
-  public record Settings(int maxStartupLength, long maxBodyBytes, Duration askTimeout, Duration shedRetryAfter,
-      String nodeName) {}
+  public record Settings(int maxStartupLength, long maxBodyBytes, Duration askTimeout, Duration shedRetryAfter) {}
 
   private final ClusterSharding sharding;
   private final Settings settings;

@@ -34,6 +34,8 @@ import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import io.reportcluster.node.cluster.DiscoveryRegistration;
+import io.reportcluster.node.cluster.SelfDowned;
+import io.reportcluster.node.persistence.JournalJobs;
 import io.reportcluster.node.cluster.RedisServiceDiscovery;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -92,12 +94,7 @@ public final class ReportNode implements AutoCloseable {
       NodeMetrics nodeMetrics = new NodeMetrics(nodeName, metrics);
       ActorRef<LlmCallerPool.Command> pool =
           system.systemActorOf(LlmCallerPool.create(poolSettings, providers, metrics), "llm-callers", Props.empty());
-      // Graceful leave: calls in flight finish (and their steps are persisted) before the
-      // shards, and so the jobs, move to other nodes; no LLM answer is thrown away.
-      Duration drainTimeout = reports.getDuration("llm.drain-timeout");
-      CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "drain-llm-calls",
-          () -> AskPattern.<LlmCallerPool.Command, Done>ask(pool, LlmCallerPool.Drain::new, drainTimeout, system.scheduler())
-              .exceptionally(timeout -> Done.getInstance()));
+      stopCallsOnShutdown(system, pool, reports.getDuration("llm.drain-timeout"));
 
       Config redisConfig = reports.getConfig("redis");
       String prefix = redisConfig.getString("prefix");
@@ -120,7 +117,8 @@ public final class ReportNode implements AutoCloseable {
 
       JobSettings jobSettings = JobSettings.fromConfig(reports);
       Duration refresh = redis == null ? null : redisConfig.getDuration("mirror-refresh");
-      ReportJob.init(system, new ReportJob.Deps(jobSettings, pool, nodeName, mirror, refresh));
+      ReportJob.init(system, new ReportJob.Deps(jobSettings, pool, metrics, nodeName, mirror, refresh));
+      JournalJobs journal = new JournalJobs(system, reports.getInt("http.remembered-job-ids"));
 
       long maxBody = reports.getBytes("http.max-body-bytes");
       Duration askTimeout = reports.getDuration("http.ask-timeout");
@@ -128,8 +126,9 @@ public final class ReportNode implements AutoCloseable {
           jobSettings.maxStartupLength(),
           maxBody,
           askTimeout,
-          reports.getDuration("llm.shed-retry-after")), providers, metrics, mirror);
-      EventRoutes events = new EventRoutes(system, live, askTimeout, reports.getDuration("http.sse-heartbeat"));
+          reports.getDuration("http.submit-margin"),
+          reports.getDuration("llm.shed-retry-after")), providers, journal, mirror);
+      EventRoutes events = new EventRoutes(system, live, journal, askTimeout, reports.getDuration("http.sse-heartbeat"));
       NodeRoutes node = new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, prefix);
       ServerBinding binding = Http.get(system)
           .newServerAt(reports.getString("http.host"), reports.getInt("http.port"))
@@ -157,6 +156,34 @@ public final class ReportNode implements AutoCloseable {
       system.terminate();
       throw new IllegalStateException("node failed to start: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * What happens to LLM calls when the node stops. Graceful leave: calls in flight finish (and
+   * their steps are persisted) before the shards, and so the jobs, move to other nodes; calls
+   * still running after the drain timeout are cancelled at the provider, and made again where
+   * their jobs go. Downed by the cluster: every call stops at once, since its job already runs
+   * elsewhere.
+   */
+  private static void stopCallsOnShutdown(ActorSystem<Void> system, ActorRef<LlmCallerPool.Command> pool,
+      Duration drainTimeout) {
+    SelfDowned.onDowned(system, () -> pool.tell(new LlmCallerPool.Abort("this node was downed by the cluster")));
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    // The first phase: a downed node must not go on calling while its HTTP server unbinds.
+    shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "stop-llm-calls-if-downed", () -> {
+      if (SelfDowned.isShutdownReason(system)) {
+        pool.tell(new LlmCallerPool.Abort("this node was downed by the cluster"));
+      }
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
+    shutdown.addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "drain-llm-calls", () -> {
+      if (SelfDowned.isShutdownReason(system)) return CompletableFuture.completedFuture(Done.getInstance());
+      return AskPattern.<LlmCallerPool.Command, Done>ask(pool, LlmCallerPool.Drain::new, drainTimeout, system.scheduler())
+          .exceptionally(timeout -> {
+            pool.tell(new LlmCallerPool.Abort("the drain timeout (" + drainTimeout.toSeconds() + " s) passed"));
+            return Done.getInstance();
+          });
+    });
   }
 
   /**

@@ -3,6 +3,7 @@ package io.reportcluster.node.http;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.reportcluster.node.job.ReportJob;
 import io.reportcluster.node.mirror.LiveEvents;
+import io.reportcluster.node.persistence.JournalJobs;
 import io.reportcluster.protocol.Api.JobView;
 import java.time.Duration;
 import java.util.List;
@@ -33,12 +34,15 @@ public final class EventRoutes extends AllDirectives {
 
   private final ClusterSharding sharding;
   private final LiveEvents live; // null when no Redis is configured
+  private final JournalJobs journal;
   private final Duration askTimeout;
   private final Duration heartbeat;
 
-  public EventRoutes(ActorSystem<?> system, LiveEvents live, Duration askTimeout, Duration heartbeat) {
+  public EventRoutes(ActorSystem<?> system, LiveEvents live, JournalJobs journal, Duration askTimeout,
+      Duration heartbeat) {
     this.sharding = ClusterSharding.get(system);
     this.live = live;
+    this.journal = journal;
     this.askTimeout = askTimeout;
     this.heartbeat = heartbeat;
   }
@@ -52,7 +56,7 @@ public final class EventRoutes extends AllDirectives {
   private Route jobEvents(String id) {
     if (!JobRoutes.isJobId(id)) return complete(JobRoutes.unknownJob(id));
     EntityRef<ReportJob.Command> job = sharding.entityRefFor(ReportJob.TYPE_KEY, id);
-    return onComplete(JobRoutes.askView(job, askTimeout), tried -> {
+    return onComplete(JobRoutes.askIfExists(journal, id, job, askTimeout), tried -> {
       if (tried.isFailure() || tried.get().isEmpty()) {
         return complete(tried.isFailure()
             ? Json.error(org.apache.pekko.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE, "unavailable",

@@ -3,15 +3,16 @@ package io.reportcluster.node.http;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.reportcluster.node.job.ReportJob;
-import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.node.llm.ProviderRegistry;
 import io.reportcluster.protocol.Api.GenerateAccepted;
 import io.reportcluster.protocol.Api.JobAccepted;
 import io.reportcluster.node.mirror.JobMirror;
+import io.reportcluster.node.persistence.JournalJobs;
 import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.Api.SeedStatus;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -42,30 +43,40 @@ import org.slf4j.LoggerFactory;
  */
 public final class JobRoutes extends AllDirectives {
   private static final Logger log = LoggerFactory.getLogger(JobRoutes.class);
-  /** Job ids are UUIDs; anything else cannot name a job, so it never reaches an entity. */
-  private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9-]{1,64}");
+  /**
+   * Job ids are UUIDs (idempotency keys hash to UUIDs too); anything else cannot name a job, so
+   * it never reaches an entity.
+   */
+  private static final Pattern JOB_ID =
+      Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
   private static final int MAX_IDEMPOTENCY_KEY = 255;
 
-  public record Settings(int maxStartupLength, long maxBodyBytes, Duration askTimeout, Duration shedRetryAfter) {}
+  /**
+   * {@code submitMargin}: a Submit must reach its job this long before the ask times out, or
+   * the job refuses it, so the journal write of an accepted one has that long to be answered.
+   */
+  public record Settings(int maxStartupLength, long maxBodyBytes, Duration askTimeout, Duration submitMargin,
+      Duration shedRetryAfter) {}
 
   private final ClusterSharding sharding;
   private final Settings settings;
   private final ProviderRegistry providers;
-  private final PoolMetrics metrics;
+  private final JournalJobs journal;
   private final JobMirror mirror;
 
-  public JobRoutes(ActorSystem<?> system, Settings settings, ProviderRegistry providers, PoolMetrics metrics,
+  public JobRoutes(ActorSystem<?> system, Settings settings, ProviderRegistry providers, JournalJobs journal,
       JobMirror mirror) {
     this.sharding = ClusterSharding.get(system);
     this.settings = settings;
     this.providers = providers;
-    this.metrics = metrics;
+    this.journal = journal;
     this.mirror = mirror;
   }
 
   public Route routes() {
     return concat(
-        path("generate", () -> post(() -> jsonBody(body -> submit(body, null, true)))),
+        path("generate", () -> post(() -> optionalHeaderValueByName("Idempotency-Key",
+            key -> jsonBody(body -> submit(body, key.orElse(null), true))))),
         path(PathMatchers.segment("status").slash(PathMatchers.segment()), id -> get(() -> seedStatus(id))),
         pathPrefix(PathMatchers.segment("api").slash("v1"), () -> concat(
             path("jobs", () -> post(() -> optionalHeaderValueByName("Idempotency-Key",
@@ -87,24 +98,32 @@ public final class JobRoutes extends AllDirectives {
       return complete(Json.error(StatusCodes.BAD_REQUEST, "invalid_idempotency_key",
           "Idempotency-Key must be 1 to " + MAX_IDEMPOTENCY_KEY + " characters"));
     }
-    if (metrics.queueFull()) {
-      HttpResponse shed = Json.error(StatusCodes.SERVICE_UNAVAILABLE, "overloaded",
-          "the node's queue holds " + metrics.queueDepth() + " calls (limit " + metrics.queueLimit + "); retry later");
-      return complete(shed.addHeader(RetryAfter.create(settings.shedRetryAfter().toSeconds())));
-    }
     // The same Idempotency-Key always names the same job, on any node: no lookup table needed.
     String jobId = idempotencyKey == null
         ? UUID.randomUUID().toString()
         : UUID.nameUUIDFromBytes(("idempotency-key:" + idempotencyKey).getBytes(StandardCharsets.UTF_8)).toString();
+    // Past this instant the job refuses to be created: a client told 503 never has a job behind it.
+    Instant deadline = Instant.now().plus(settings.askTimeout()).minus(settings.submitMargin());
     CompletionStage<ReportJob.SubmitReply> reply = direct(job(jobId).ask(
-        replyTo -> new ReportJob.Submit(in.startup(), in.provider(), idempotencyKey, replyTo), settings.askTimeout()));
+        replyTo -> new ReportJob.Submit(in.startup(), in.provider(), idempotencyKey, deadline, replyTo),
+        settings.askTimeout()));
     return completeWithFuture(reply.handle((r, failure) -> {
       if (failure != null) return unavailable(failure);
       if (r instanceof ReportJob.Accepted a) {
+        journal.accepted(jobId);
+        // Seed clients know only 202, so an idempotent repeat answers 202 with the same job too.
         if (seedApi) return Json.response(StatusCodes.ACCEPTED, new GenerateAccepted(jobId, "queued"));
         return Json.response(a.created() ? StatusCodes.ACCEPTED : StatusCodes.OK,
             new JobAccepted(jobId, a.created() ? "queued" : "existing", a.job().state(), a.created()));
       }
+      if (r instanceof ReportJob.Overloaded o) {
+        // Decided by the job on the node that would run it: that node's queue is the bound.
+        return Json.error(StatusCodes.SERVICE_UNAVAILABLE, "overloaded",
+                "node " + o.node() + " has " + o.queueDepth() + " calls waiting (limit " + o.queueLimit()
+                    + "); the job was not created; retry later")
+            .addHeader(RetryAfter.create(settings.shedRetryAfter().toSeconds()));
+      }
+      if (r instanceof ReportJob.Expired) return notCreated();
       return Json.error(StatusCodes.CONFLICT, "idempotency_conflict",
           "this Idempotency-Key already names job " + jobId + " with another request");
     }));
@@ -155,12 +174,21 @@ public final class JobRoutes extends AllDirectives {
 
   /**
    * The job's view: from the status mirror when it has the job (no entity is woken up for a
-   * poll), else from the entity, the source of truth. Fails only if the entity does not answer.
+   * poll), else from the entity, the source of truth, if the journal knows the job. Fails only
+   * if the entity does not answer.
    */
   private CompletionStage<Optional<JobView>> view(String id, EntityRef<ReportJob.Command> job) {
     return mirror.read(id).thenCompose(mirrored -> mirrored.isPresent()
         ? CompletableFuture.completedFuture(mirrored)
-        : askView(job, settings.askTimeout()));
+        : askIfExists(journal, id, job, settings.askTimeout()));
+  }
+
+  /** The entity's view, but only for a job the journal knows: an unknown id wakes no entity. */
+  public static CompletionStage<Optional<JobView>> askIfExists(JournalJobs journal, String id,
+      EntityRef<ReportJob.Command> job, Duration timeout) {
+    return journal.exists(id).thenCompose(exists -> exists
+        ? askView(job, timeout)
+        : CompletableFuture.completedFuture(Optional.empty()));
   }
 
   /** Asks the entity for its view; empty when no such job exists. */
@@ -170,7 +198,9 @@ public final class JobRoutes extends AllDirectives {
   }
 
   private Route cancelJob(String id) {
-    return withJob(id, job -> direct(job.<ReportJob.CancelReply>ask(ReportJob.Cancel::new, settings.askTimeout())).handle((r, failure) -> {
+    return withJob(id, job -> journal.exists(id).thenCompose(exists -> !exists
+        ? CompletableFuture.completedFuture(unknownJob(id))
+        : direct(job.<ReportJob.CancelReply>ask(ReportJob.Cancel::new, settings.askTimeout())).handle((r, failure) -> {
       if (failure != null) return unavailable(failure);
       if (r instanceof ReportJob.CancelAccepted a) return Json.response(StatusCodes.OK, a.job());
       if (r instanceof ReportJob.CancelRefused refused) {
@@ -178,7 +208,7 @@ public final class JobRoutes extends AllDirectives {
             "job " + id + " already finished with " + refused.job().state() + "; nothing to cancel");
       }
       return unknownJob(id);
-    }));
+    })));
   }
 
   private Route withJob(String id, Function<EntityRef<ReportJob.Command>, CompletionStage<HttpResponse>> ask) {
@@ -201,6 +231,7 @@ public final class JobRoutes extends AllDirectives {
     return out;
   }
 
+  /** Job ids are matched in lower case, as UUIDs print; other case would name another entity. */
   static boolean isJobId(String id) {
     return JOB_ID.matcher(id).matches();
   }
@@ -217,6 +248,14 @@ public final class JobRoutes extends AllDirectives {
     log.warn("job entity did not answer: {}", failure.toString());
     return Json.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
             "the job did not answer within " + settings.askTimeout().toMillis() + " ms; retry")
+        .addHeader(RetryAfter.create(1L));
+  }
+
+  /** A submit the job refused because it arrived after the client's deadline: nothing exists. */
+  private HttpResponse notCreated() {
+    return Json.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+            "the job could not be created within " + settings.askTimeout().toMillis()
+                + " ms and was not created; retry (with the same Idempotency-Key, if any)")
         .addHeader(RetryAfter.create(1L));
   }
 

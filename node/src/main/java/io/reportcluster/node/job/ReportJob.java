@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import io.reportcluster.node.llm.LlmCallException;
 import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.LlmRequest;
+import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.node.llm.ReportPrompts;
 import io.reportcluster.node.mirror.JobMirror;
 import io.reportcluster.node.mirror.JobMirror.Change;
@@ -19,6 +20,8 @@ import java.util.Objects;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.PreRestart;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -44,10 +47,11 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  * each completed step, retries failed steps with backoff, and on recovery (after a restart or
  * on another node) continues from its last completed step without redoing it.
  *
- * <p>Only facts that must survive a crash are events: submission, each completed step, each
- * failed attempt (with the retry it scheduled) and the end. Whether a call is queued or
- * running right now is runtime knowledge, kept in this instance, and after a crash a call that
- * was running is simply made again.
+ * <p>Only facts that must survive a crash are events: submission, the start of each call, each
+ * completed step, each failed attempt (with the retry it scheduled) and the end. Whether a call
+ * is queued right now is runtime knowledge, kept in this instance. After a crash, a call that
+ * had started and never answered counts as a failed attempt and is made again after its
+ * backoff, so a call that kills its node fails the job after max-retries instead of looping.
  */
 public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<ReportJob.Command, ReportJob.Event, ReportJob.State> {
 
@@ -57,9 +61,13 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
 
   public sealed interface Command extends CborSerializable {}
 
-  /** Accept the job; a repeat with the same id (an Idempotency-Key) returns the existing job. */
-  public record Submit(String startup, String provider, String idempotencyKey, ActorRef<SubmitReply> replyTo)
-      implements Command {}
+  /**
+   * Accept the job; a repeat with the same id (an Idempotency-Key) returns the existing job.
+   * {@code deadline}: the client stops waiting then (and hears 503), so a Submit that reaches a
+   * new job later must not create it; null: no deadline.
+   */
+  public record Submit(String startup, String provider, String idempotencyKey, Instant deadline,
+      ActorRef<SubmitReply> replyTo) implements Command {}
 
   public record Get(ActorRef<GetReply> replyTo) implements Command {}
 
@@ -70,6 +78,9 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   record CallUpdate(LlmCallerPool.CallResult result) implements Command {}
 
   record RetryDue(int step, int attempt) implements Command {}
+
+  /** After recovery: this attempt was started and never answered (its node stopped meanwhile). */
+  record AttemptLost(int step, int attempt) implements Command {}
 
   enum IdleTimeout implements Command { INSTANCE }
 
@@ -95,6 +106,12 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   /** The job id exists with another request behind it: an Idempotency-Key was reused. */
   public record IdempotencyConflict(String jobId, String existingStartup) implements SubmitReply {}
 
+  /** Not created: the Submit arrived after its deadline (the client was already told 503). */
+  public record Expired(String jobId) implements SubmitReply {}
+
+  /** Not created: the node that would run the job has {@code queueLimit} calls waiting. */
+  public record Overloaded(String node, int queueDepth, int queueLimit) implements SubmitReply {}
+
   public sealed interface GetReply extends CborSerializable {}
 
   public record Found(JobView job) implements GetReply {}
@@ -115,6 +132,12 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   public record Submitted(String jobId, String startup, String provider, String idempotencyKey, List<String> steps,
       Instant at) implements Event {}
 
+  /**
+   * A call of a step began. Journaled so that an attempt whose node dies during the call still
+   * counts: a call that kills its node ends in FAILURE after max-retries, not in a crash loop.
+   */
+  public record AttemptStarted(int step, int attempt, Instant at) implements Event {}
+
   public record StepCompleted(int step, int attempt, String output, Instant startedAt, Instant finishedAt)
       implements Event {}
 
@@ -130,20 +153,36 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
 
   // ---------------------------------------------------------------- state
 
-  /** A step as the journal knows it: done when it has an output. */
-  public record Step(String name, int attempts, String output, Instant startedAt, Instant finishedAt, String lastError)
-      implements CborSerializable {
+  /**
+   * A step as the journal knows it: done when it has an output. {@code attempts} counts the
+   * calls started; {@code inFlight} says the last of them has no outcome in the journal yet.
+   */
+  public record Step(String name, int attempts, boolean inFlight, String output, Instant startedAt,
+      Instant finishedAt, String lastError) implements CborSerializable {
     @JsonIgnore
     boolean done() {
       return output != null;
     }
 
+    /** The attempt number of this step's running call, or of its next one. */
+    @JsonIgnore
+    int currentAttempt() {
+      return inFlight ? attempts : attempts + 1;
+    }
+
+    Step started(int attempt, Instant start) {
+      return new Step(name, Math.max(attempts, attempt), true, output, startedAt == null ? start : startedAt,
+          finishedAt, lastError);
+    }
+
     Step attempted(int attempt, Instant start, String error) {
-      return new Step(name, Math.max(attempts, attempt), output, startedAt == null ? start : startedAt, finishedAt, error);
+      return new Step(name, Math.max(attempts, attempt), false, output, startedAt == null ? start : startedAt,
+          finishedAt, error);
     }
 
     Step completed(int attempt, Instant start, String out, Instant end) {
-      return new Step(name, Math.max(attempts, attempt), out, startedAt == null ? start : startedAt, end, lastError);
+      return new Step(name, Math.max(attempts, attempt), false, out, startedAt == null ? start : startedAt, end,
+          lastError);
     }
   }
 
@@ -187,7 +226,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     }
 
     static State submitted(Submitted e) {
-      List<Step> steps = e.steps().stream().map(n -> new Step(n, 0, null, null, null, null)).toList();
+      List<Step> steps = e.steps().stream().map(n -> new Step(n, 0, false, null, null, null, null)).toList();
       return new State(e.jobId(), e.startup(), e.provider(), e.idempotencyKey(), steps, null, null, null, e.at(), e.at(),
           null, null);
     }
@@ -197,6 +236,10 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
       copy.set(index, step);
       return new State(jobId, startup, provider, idempotencyKey, List.copyOf(copy), outcome, result, error,
           submittedAt, at, finishedAt, nextRetry);
+    }
+
+    State attemptStarted(AttemptStarted e) {
+      return withStep(e.step(), steps.get(e.step()).started(e.attempt(), e.at()), e.at(), nextRetryAt);
     }
 
     State stepCompleted(StepCompleted e) {
@@ -220,11 +263,11 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
    * What a job needs from its node. {@code mirrorRefresh}: how often a running job re-announces
    * itself to the mirror (null: never).
    */
-  public record Deps(JobSettings settings, ActorRef<LlmCallerPool.Command> pool, String nodeName, JobMirror mirror,
-      Duration mirrorRefresh) {
+  public record Deps(JobSettings settings, ActorRef<LlmCallerPool.Command> pool, PoolMetrics poolMetrics,
+      String nodeName, JobMirror mirror, Duration mirrorRefresh) {
     /** A node without a status mirror. */
-    public Deps(JobSettings settings, ActorRef<LlmCallerPool.Command> pool, String nodeName) {
-      this(settings, pool, nodeName, JobMirror.NONE, null);
+    public Deps(JobSettings settings, ActorRef<LlmCallerPool.Command> pool, PoolMetrics poolMetrics, String nodeName) {
+      this(settings, pool, poolMetrics, nodeName, JobMirror.NONE, null);
     }
   }
 
@@ -255,7 +298,6 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   /** When this copy of the job started: orders the mirror writes of two copies (see JobMirror). */
   private final long incarnation = System.currentTimeMillis();
   private Phase phase = Phase.IDLE;
-  private Instant runningSince;
 
   private ReportJob(String jobId, ActorContext<Command> ctx, TimerScheduler<Command> timers,
       ActorRef<ClusterSharding.ShardCommand> shard, Deps deps) {
@@ -306,6 +348,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
         .onCommand(Cancel.class, this::onCancel)
         .onCommand(CallUpdate.class, this::onCallUpdate)
         .onCommand(RetryDue.class, this::onRetryDue)
+        .onCommand(AttemptLost.class, this::onAttemptLost)
         .onCommand(MirrorRefresh.class, (s, c) -> {
           announce(s, Change.REFRESH);
           return Effect().noReply();
@@ -329,6 +372,18 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   }
 
   private ReplyEffect<Event, State> onFirstSubmit(State s, Submit c) {
+    // Refusals persist nothing, and the empty entity leaves at once (and so the remembered set).
+    if (c.deadline() != null && Instant.now().isAfter(c.deadline())) {
+      ctx.getLog().info("job {} not created: its submit arrived {} ms after the client's deadline", jobId,
+          Duration.between(c.deadline(), Instant.now()).toMillis());
+      passivate();
+      return Effect().reply(c.replyTo(), new Expired(jobId));
+    }
+    PoolMetrics pool = deps.poolMetrics();
+    if (pool.queueFull()) {
+      passivate();
+      return Effect().reply(c.replyTo(), new Overloaded(deps.nodeName(), pool.queueDepth(), pool.queueLimit));
+    }
     Submitted e = new Submitted(jobId, c.startup(), c.provider(), c.idempotencyKey(), deps.settings().steps(),
         Instant.now());
     return Effect().persist(e)
@@ -353,7 +408,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
         .thenRun(ns -> {
           ctx.getLog().info("job {} REVOKED at step {}", jobId, ns.currentStep());
           timers.cancel(RetryDue.class);
-          deps.pool().tell(new LlmCallerPool.CancelJob(jobId));
+          deps.pool().tell(new LlmCallerPool.CancelCalls(jobId, null));
           phase = Phase.IDLE;
           finished(ns, Change.REVOKED);
         })
@@ -364,24 +419,25 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     LlmCallerPool.CallResult r = u.result();
     int step = s.currentStep();
     // Only the current attempt of the current step counts; anything else is stale.
-    if (r.step() != step || r.attempt() != s.steps().get(step).attempts() + 1) {
+    if (r.step() != step || r.attempt() != s.steps().get(step).currentAttempt()) {
       return Effect().noReply();
     }
     if (r instanceof LlmCallerPool.CallStarted started) {
-      if (phase == Phase.QUEUED) {
-        phase = Phase.RUNNING;
-        runningSince = started.at();
-        // The job becomes STARTED with its first call, and again when a retry starts.
-        if (step == 0 && r.attempt() == 1 || r.attempt() > 1) {
-          if (r.attempt() == 1) ctx.getLog().info("job {} STARTED", jobId);
-          announce(s, Change.STARTED);
-        } else {
-          // A later step's first call: no news for subscribers, but the mirror serves reads, so
-          // it must show the step running (its state, start time and the call counted).
-          announce(s, Change.REFRESH);
-        }
-      }
-      return Effect().noReply();
+      if (phase != Phase.QUEUED) return Effect().noReply();
+      phase = Phase.RUNNING;
+      return Effect().persist(new AttemptStarted(step, r.attempt(), started.at()))
+          .thenRun(ns -> {
+            // The job becomes STARTED with its first call, and again when a retry starts.
+            if (step == 0 && r.attempt() == 1 || r.attempt() > 1) {
+              if (r.attempt() == 1) ctx.getLog().info("job {} STARTED", jobId);
+              announce(ns, Change.STARTED);
+            } else {
+              // A later step's first call: no news for subscribers, but the mirror serves reads,
+              // so it must show the step running (its state, start time and the call counted).
+              announce(ns, Change.REFRESH);
+            }
+          })
+          .thenNoReply();
     }
     if (r instanceof LlmCallerPool.CallSucceeded ok) {
       return onStepSucceeded(s, ok);
@@ -442,10 +498,23 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
 
   private ReplyEffect<Event, State> onRetryDue(State s, RetryDue due) {
     int step = s.currentStep();
-    if (phase == Phase.BACKOFF && due.step() == step && due.attempt() == s.steps().get(step).attempts() + 1) {
+    if (phase == Phase.BACKOFF && due.step() == step && due.attempt() == s.steps().get(step).currentAttempt()) {
       dispatch(s);
     }
     return Effect().noReply();
+  }
+
+  /** A call the journal saw start and never end counts as a failed, retryable attempt. */
+  private ReplyEffect<Event, State> onAttemptLost(State s, AttemptLost lost) {
+    int step = s.currentStep();
+    Step st = s.steps().get(step);
+    if (phase != Phase.IDLE || lost.step() != step || !st.inFlight() || st.attempts() != lost.attempt()) {
+      return Effect().noReply();
+    }
+    Instant now = Instant.now();
+    return onStepFailed(s, new LlmCallerPool.CallFailed(jobId, step, lost.attempt(), new LlmCallException(
+        LlmCallException.Kind.INTERRUPTED, "the call was interrupted: its node stopped before it answered"),
+        s.updatedAt(), now));
   }
 
   private ReplyEffect<Event, State> notFound(ActorRef<? super NotFound> replyTo) {
@@ -474,6 +543,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   public EventHandler<State, Event> eventHandler() {
     return newEventHandlerBuilder().forAnyState()
         .onEvent(Submitted.class, (s, e) -> State.submitted(e))
+        .onEvent(AttemptStarted.class, State::attemptStarted)
         .onEvent(StepCompleted.class, State::stepCompleted)
         .onEvent(AttemptFailed.class, State::attemptFailed)
         .onEvent(Succeeded.class, (s, e) -> s.finished(JobState.SUCCESS, e.result(), null, e.at()))
@@ -488,15 +558,26 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   public SignalHandler<State> signalHandler() {
     return newSignalHandlerBuilder()
         .onSignal(RecoveryCompleted.instance(), this::onRecovered)
+        .onSignal(PostStop.instance(), s -> dropCalls())
+        .onSignal(PreRestart.instance(), s -> dropCalls())
         .build();
   }
 
   private void onRecovered(State s) {
+    if (s.isEmpty()) {
+      // No job here (an id remembered before its submit was refused, or woken for nothing):
+      // leave at once, after any command that waited for the recovery (a Submit) is handled.
+      ctx.getSelf().tell(IdleTimeout.INSTANCE);
+      return;
+    }
     if (s.isTerminal()) {
       startIdleTimer();
     } else if (s.isActive()) {
       ctx.getLog().info("job {} recovered at step {} of {}", jobId, s.currentStep(), s.steps().size());
-      if (s.nextRetryAt() != null && s.nextRetryAt().isAfter(Instant.now())) {
+      Step current = s.steps().get(s.currentStep());
+      if (current.inFlight()) {
+        ctx.getSelf().tell(new AttemptLost(s.currentStep(), current.attempts()));
+      } else if (s.nextRetryAt() != null && s.nextRetryAt().isAfter(Instant.now())) {
         scheduleRetry(s);
       } else {
         dispatch(s);
@@ -504,14 +585,26 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
       startMirrorRefresh();
     }
     // Also repairs the mirror of a job whose last transition it missed.
-    if (!s.isEmpty()) announce(s, Change.RECOVERED);
+    announce(s, Change.RECOVERED);
+  }
+
+  /**
+   * This copy of the job is going away (hand-off, rebalance, passivation, restart): its queued
+   * call must not be made, and its running one is stopped, since nobody would hear the answer
+   * and the next copy of the job makes its own call.
+   */
+  private void dropCalls() {
+    if (phase == Phase.QUEUED || phase == Phase.RUNNING) {
+      deps.pool().tell(new LlmCallerPool.CancelCalls(jobId, callAdapter));
+      phase = Phase.IDLE;
+    }
   }
 
   // ---------------------------------------------------------------- side effects
 
   private void dispatch(State s) {
     int step = s.currentStep();
-    int attempt = s.steps().get(step).attempts() + 1;
+    int attempt = s.steps().get(step).currentAttempt();
     String prompt = ReportPrompts.prompt(s.startup(), s.stepNames(), step, s.outputsBefore(step));
     LlmRequest request = new LlmRequest(jobId, s.startup(), step, s.steps().get(step).name(), attempt, s.provider(), prompt);
     deps.pool().tell(new LlmCallerPool.Submit(new LlmCallerPool.Call(request, callAdapter)));
@@ -522,7 +615,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     int step = s.currentStep();
     Duration wait = Duration.between(Instant.now(), s.nextRetryAt());
     if (wait.isNegative()) wait = Duration.ZERO;
-    timers.startSingleTimer(RetryDue.class, new RetryDue(step, s.steps().get(step).attempts() + 1), wait);
+    timers.startSingleTimer(RetryDue.class, new RetryDue(step, s.steps().get(step).currentAttempt()), wait);
     phase = Phase.BACKOFF;
   }
 
@@ -577,17 +670,16 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
       else if (phase == Phase.BACKOFF) stepState = JobState.RETRY;
       else if (running) stepState = JobState.STARTED;
       else stepState = JobState.PENDING;
-      int attempts = st.attempts() + (isCurrent && running ? 1 : 0);
-      Instant started = st.startedAt() != null ? st.startedAt() : (isCurrent && running ? runningSince : null);
+      Instant started = st.startedAt();
       Long durationMs = st.done() && started != null ? Duration.between(started, st.finishedAt()).toMillis() : null;
-      steps.add(new StepView(st.name(), stepState, attempts, started, st.finishedAt(), durationMs, st.lastError()));
+      steps.add(new StepView(st.name(), stepState, st.attempts(), started, st.finishedAt(), durationMs, st.lastError()));
     }
     return new JobView(
         s.jobId(),
         s.startup(),
         s.provider(),
         state,
-        totalAttempts(s) + (running ? 1 : 0),
+        totalAttempts(s),
         current < s.steps().size() ? s.steps().get(current).name() : null,
         steps,
         s.result(),

@@ -15,6 +15,13 @@ public final class LlmCallException extends RuntimeException {
     CONNECTION(true),
     /** A caller actor crashed while it held the call; the call may be repeated. */
     CALLER_CRASHED(true),
+    /**
+     * The call was started but its node stopped (or the job moved) before it answered. It
+     * counts as a failed attempt, so a call that kills its node is not made for ever.
+     */
+    INTERRUPTED(true),
+    /** Cancelled by us (job cancelled, call timed out, node downed): never reaches a job as news. */
+    CANCELLED(false),
     BAD_REQUEST(false),
     UNAUTHORIZED(false),
     FORBIDDEN(false);

@@ -10,47 +10,65 @@ import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Makes one LLM call at a time. It tells the pool when it is ready for work, so the pool never
- * hands it a second call while one is in flight. A crash (a provider client that throws) is
- * reported to the job as a retryable failure before the supervisor restarts this actor.
+ * hands it a second call while one is in flight. A call that times out, or that the pool
+ * cancels (its job was cancelled or stopped, the node was downed), is cancelled at the provider,
+ * and the caller stays busy until the provider says the call stopped: the bound of N calls per
+ * node holds for calls the provider is still working on, not only for calls someone waits for.
+ * Whatever a provider client throws becomes a failed call, reported to the job, before the
+ * supervisor restarts this actor.
  */
 public final class LlmCaller {
+  private static final Logger log = LoggerFactory.getLogger(LlmCaller.class);
 
   public sealed interface Command {}
 
   /** Run this call now; sent by the pool only to a ready caller. */
   public record Execute(LlmCallerPool.Call call) implements Command {}
 
-  private record Finished(LlmCallerPool.Call call, Instant startedAt, String text, Throwable failure)
-      implements Command {}
+  /** Stop this call if it is the one running; its job hears nothing more of it. */
+  public record Cancel(LlmCallerPool.Call call) implements Command {}
+
+  private record Finished(LlmCallerPool.Call call, String text, Throwable failure) implements Command {}
+
+  /** The provider stopped working on the call (or did not say so within the cancel timeout). */
+  private record Stopped(LlmCallerPool.Call call) implements Command {}
+
+  public record Settings(Duration callTimeout, Duration cancelTimeout) {}
 
   public static Behavior<Command> create(
-      ActorRef<LlmCallerPool.Command> pool, ProviderRegistry providers, Duration callTimeout, PoolMetrics metrics) {
+      ActorRef<LlmCallerPool.Command> pool, ProviderRegistry providers, Settings settings, PoolMetrics metrics) {
     return Behaviors.setup(ctx -> {
       pool.tell(new LlmCallerPool.CallerReady(ctx.getSelf()));
-      return new LlmCaller(ctx, pool, providers, callTimeout, metrics).idle();
+      return new LlmCaller(ctx, pool, providers, settings, metrics).idle();
     });
   }
 
   private final ActorContext<Command> ctx;
   private final ActorRef<LlmCallerPool.Command> pool;
   private final ProviderRegistry providers;
-  private final Duration callTimeout;
+  private final Settings settings;
   private final PoolMetrics metrics;
 
   private LlmCaller(ActorContext<Command> ctx, ActorRef<LlmCallerPool.Command> pool, ProviderRegistry providers,
-      Duration callTimeout, PoolMetrics metrics) {
+      Settings settings, PoolMetrics metrics) {
     this.ctx = ctx;
     this.pool = pool;
     this.providers = providers;
-    this.callTimeout = callTimeout;
+    this.settings = settings;
     this.metrics = metrics;
   }
 
   private Behavior<Command> idle() {
-    return Behaviors.receive(Command.class).onMessage(Execute.class, this::start).build();
+    return Behaviors.receive(Command.class)
+        .onMessage(Execute.class, this::start)
+        // A cancel that crossed the call's end, or a late answer after a restart: nothing to do.
+        .onAnyMessage(m -> Behaviors.same())
+        .build();
   }
 
   private Behavior<Command> start(Execute execute) {
@@ -64,56 +82,116 @@ public final class LlmCaller {
     // changed under a running job, which is a permanent failure of that job.
     LlmProvider provider = providers.find(request.provider()).orElse(null);
     if (provider == null) {
-      ctx.getSelf().tell(new Finished(call, startedAt, null, new LlmCallException(
-          LlmCallException.Kind.BAD_REQUEST, "provider '" + request.provider() + "' is not configured on this node")));
-      return busy();
+      return done(call, startedAt, null, new LlmCallException(
+          LlmCallException.Kind.BAD_REQUEST, "provider '" + request.provider() + "' is not configured on this node"));
     }
-    CompletableFuture<String> answer;
+    LlmCall running;
     try {
-      answer = provider.complete(request).toCompletableFuture();
-    } catch (RuntimeException bug) {
-      // A provider client that throws instead of failing its future has a bug: tell the job
-      // (it retries the step), then crash so the supervisor restarts this caller with backoff.
-      metrics.inFlight.decrementAndGet();
-      metrics.failed.incrementAndGet();
+      running = provider.start(request);
+    } catch (Throwable bug) {
+      // A provider client that throws instead of failing its call has a bug: the job hears of a
+      // failed call (it retries the step), then this caller crashes and the supervisor restarts
+      // it with backoff. Errors too: a call must never stay counted in flight once it is gone.
+      metrics.inFlight.decrementAndGet(); // the restarted caller says it is ready again
       reply(call, startedAt, null, new LlmCallException(
-          LlmCallException.Kind.CALLER_CRASHED, "the caller crashed: " + bug.getMessage()));
-      throw bug;
+          LlmCallException.Kind.CALLER_CRASHED, "the caller crashed: " + bug));
+      if (bug instanceof VirtualMachineError fatal) throw fatal;
+      if (bug instanceof RuntimeException e) throw e;
+      throw new IllegalStateException("provider client threw " + bug, bug);
     }
     // copy(): the timeout must not complete the provider's own future.
     ctx.pipeToSelf(
-        answer.copy().orTimeout(callTimeout.toMillis(), TimeUnit.MILLISECONDS),
-        (text, failure) -> new Finished(call, startedAt, text, failure));
-    return busy();
+        running.answer().toCompletableFuture().copy().orTimeout(settings.callTimeout().toMillis(), TimeUnit.MILLISECONDS),
+        (text, failure) -> new Finished(call, text, failure));
+    return busy(call, running, startedAt);
   }
 
-  private Behavior<Command> busy() {
-    return Behaviors.receive(Command.class).onMessage(Finished.class, this::finish).build();
+  private Behavior<Command> busy(LlmCallerPool.Call call, LlmCall running, Instant startedAt) {
+    return Behaviors.receive(Command.class)
+        .onMessage(Finished.class, f -> f.call() == call, f -> {
+          if (f.failure() != null && unwrap(f.failure()) instanceof TimeoutException) {
+            // Abandoning it would leave the provider working (and billing) beside the retry.
+            return stopping(call, running, () -> reply(call, startedAt, null, new LlmCallException(
+                LlmCallException.Kind.TIMEOUT, "no answer within " + settings.callTimeout().toMillis() + " ms")));
+          }
+          return done(call, startedAt, f.text(), f.failure());
+        })
+        .onMessage(Cancel.class, c -> c.call() == call, c -> {
+          metrics.cancelled.incrementAndGet();
+          return stopping(call, running, () -> {});
+        })
+        .onMessage(Execute.class, this::handBack)
+        .onAnyMessage(m -> Behaviors.same())
+        .build();
   }
 
-  private Behavior<Command> finish(Finished f) {
+  /** Never expected (the pool gives work only to a ready caller), but a call must not be lost. */
+  private Behavior<Command> handBack(Execute e) {
+    log.warn("caller {} got a call while busy; handing it back to the pool", ctx.getSelf().path().name());
+    pool.tell(new LlmCallerPool.Submit(e.call()));
+    return Behaviors.same();
+  }
+
+  /** Cancels the call at the provider and waits (bounded) until it has stopped, then {@code then}. */
+  private Behavior<Command> stopping(LlmCallerPool.Call call, LlmCall running, Runnable then) {
+    CompletableFuture<Void> stopped;
+    try {
+      stopped = running.cancel().toCompletableFuture().copy();
+    } catch (RuntimeException e) {
+      stopped = CompletableFuture.failedFuture(e);
+    }
+    ctx.pipeToSelf(stopped.orTimeout(settings.cancelTimeout().toMillis(), TimeUnit.MILLISECONDS), (ok, failure) -> {
+      if (failure != null) {
+        log.warn("call of job {} step {} did not confirm its cancellation within {} ms: {}; freeing its caller",
+            call.request().jobId(), call.request().step(), settings.cancelTimeout().toMillis(), unwrap(failure).toString());
+      }
+      return new Stopped(call);
+    });
+    return Behaviors.receive(Command.class)
+        .onMessage(Stopped.class, s -> s.call() == call, s -> {
+          metrics.inFlight.decrementAndGet();
+          then.run();
+          return ready();
+        })
+        .onMessage(Execute.class, this::handBack)
+        // The cancelled call's own end (failed by the cancel) and repeated cancels: ignored.
+        .onAnyMessage(m -> Behaviors.same())
+        .build();
+  }
+
+  /** The call is over: it no longer counts in flight by the time its job hears the outcome. */
+  private Behavior<Command> done(LlmCallerPool.Call call, Instant startedAt, String text, Throwable failure) {
     metrics.inFlight.decrementAndGet();
-    if (f.failure() == null) metrics.succeeded.incrementAndGet();
-    else metrics.failed.incrementAndGet();
-    reply(f.call(), f.startedAt(), f.text(), f.failure());
+    reply(call, startedAt, text, failure);
+    return ready();
+  }
+
+  private Behavior<Command> ready() {
     pool.tell(new LlmCallerPool.CallerReady(ctx.getSelf()));
     return idle();
   }
 
-  private static void reply(LlmCallerPool.Call call, Instant startedAt, String text, Throwable failure) {
+  private void reply(LlmCallerPool.Call call, Instant startedAt, String text, Throwable failure) {
     LlmRequest r = call.request();
     Instant now = Instant.now();
     if (failure == null) {
+      metrics.succeeded.incrementAndGet();
       call.replyTo().tell(new LlmCallerPool.CallSucceeded(r.jobId(), r.step(), r.attempt(), text, startedAt, now));
     } else {
+      metrics.failed.incrementAndGet();
       call.replyTo().tell(new LlmCallerPool.CallFailed(r.jobId(), r.step(), r.attempt(), classify(failure), startedAt, now));
     }
   }
 
-  /** Every failure becomes an LlmCallException: unknown exceptions count as connection errors. */
-  static LlmCallException classify(Throwable failure) {
+  private static Throwable unwrap(Throwable failure) {
     Throwable t = failure;
     while (t instanceof CompletionException && t.getCause() != null) t = t.getCause();
+    return t;
+  }
+
+  /** Every failure becomes an LlmCallException: unknown exceptions count as connection errors. */
+  static LlmCallException classify(Throwable failure) {
+    Throwable t = unwrap(failure);
     if (t instanceof LlmCallException e) return e;
     if (t instanceof TimeoutException) {
       return new LlmCallException(LlmCallException.Kind.TIMEOUT, "no answer within the call timeout");

@@ -5,7 +5,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
@@ -28,14 +30,25 @@ public final class LlmCallerPool {
   /** Queue a call; the caller that takes it answers {@code call.replyTo()}. */
   public record Submit(Call call) implements Command {}
 
-  /** Drop the queued calls of a cancelled job (a call already in flight finishes unheard). */
-  public record CancelJob(String jobId) implements Command {}
+  /**
+   * Drop the queued calls of a job and cancel its running one: the job was cancelled, or its
+   * entity stopped here (hand-off, rebalance, restart), so nobody would hear the answer and its
+   * next incarnation makes its own call. {@code replyTo} limits this to one incarnation's calls
+   * (null: every call of the job).
+   */
+  public record CancelCalls(String jobId, ActorRef<CallResult> replyTo) implements Command {}
 
   /**
    * Graceful leave: start no new call; answer once no call is in flight. Queued calls stay
    * queued: their jobs move to another node with the shards and continue there.
    */
   public record Drain(ActorRef<Done> replyTo) implements Command {}
+
+  /**
+   * Stop everything now: drop the queue, cancel every running call, start nothing again. For a
+   * node that was downed (its jobs already run elsewhere) or whose drain ran out of time.
+   */
+  public record Abort(String reason) implements Command {}
 
   record CallerReady(ActorRef<LlmCaller.Command> caller) implements Command {}
 
@@ -59,13 +72,14 @@ public final class LlmCallerPool {
       String jobId, int step, int attempt, LlmCallException failure, Instant startedAt, Instant finishedAt)
       implements CallResult {}
 
-  public record Settings(int callers, int queueLimit, Duration callTimeout, Duration minBackoff, Duration maxBackoff,
-      double randomFactor) {
+  public record Settings(int callers, int queueLimit, Duration callTimeout, Duration cancelTimeout,
+      Duration minBackoff, Duration maxBackoff, double randomFactor) {
     public static Settings fromConfig(Config llm) {
       return new Settings(
           llm.getInt("callers"),
           llm.getInt("queue-limit"),
           llm.getDuration("call-timeout"),
+          llm.getDuration("cancel-timeout"),
           llm.getDuration("caller-restart.min-backoff"),
           llm.getDuration("caller-restart.max-backoff"),
           llm.getDouble("caller-restart.random-factor"));
@@ -73,22 +87,28 @@ public final class LlmCallerPool {
   }
 
   public static Behavior<Command> create(Settings settings, ProviderRegistry providers, PoolMetrics metrics) {
-    return Behaviors.setup(ctx -> {
+    Behavior<Command> pool = Behaviors.setup(ctx -> {
+      LlmCaller.Settings callerSettings = new LlmCaller.Settings(settings.callTimeout(), settings.cancelTimeout());
       for (int i = 0; i < settings.callers(); i++) {
         Behavior<LlmCaller.Command> caller = Behaviors.supervise(
-                LlmCaller.create(ctx.getSelf(), providers, settings.callTimeout(), metrics))
+                LlmCaller.create(ctx.getSelf(), providers, callerSettings, metrics))
             .onFailure(SupervisorStrategy.restartWithBackoff(
                 settings.minBackoff(), settings.maxBackoff(), settings.randomFactor()));
         ctx.spawn(caller, "caller-" + i);
       }
       return new LlmCallerPool(ctx, metrics).behavior();
     });
+    // The queue is the only copy of the node's waiting calls: a bug in handling one message
+    // must not throw it away (a restart would, and strand every queued job), so resume.
+    return Behaviors.supervise(pool).onFailure(SupervisorStrategy.resume());
   }
 
   private final ActorContext<Command> ctx;
   private final PoolMetrics metrics;
   private final ArrayDeque<Call> queue = new ArrayDeque<>();
   private final ArrayDeque<ActorRef<LlmCaller.Command>> ready = new ArrayDeque<>();
+  /** The call each busy caller runs, so a cancel reaches the caller that holds it. */
+  private final Map<ActorRef<LlmCaller.Command>, Call> running = new HashMap<>();
   private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
   private boolean draining;
 
@@ -105,7 +125,9 @@ public final class LlmCallerPool {
           return Behaviors.same();
         })
         .onMessage(CallerReady.class, r -> {
-          ready.addLast(r.caller());
+          running.remove(r.caller());
+          // A restarted caller says it is ready again: never list one twice.
+          if (!ready.contains(r.caller())) ready.addLast(r.caller());
           dispatch();
           return Behaviors.same();
         })
@@ -115,25 +137,44 @@ public final class LlmCallerPool {
           dispatch();
           return Behaviors.same();
         })
-        .onMessage(CancelJob.class, c -> {
-          queue.removeIf(call -> call.request().jobId().equals(c.jobId()));
+        .onMessage(Abort.class, a -> {
+          ctx.getLog().info("stopping every LLM call ({}): {} running cancelled, {} queued dropped",
+              a.reason(), running.size(), queue.size());
+          draining = true;
+          queue.clear();
+          running.forEach((caller, call) -> caller.tell(new LlmCaller.Cancel(call)));
+          dispatch();
+          return Behaviors.same();
+        })
+        .onMessage(CancelCalls.class, c -> {
+          queue.removeIf(call -> matches(call, c));
+          running.forEach((caller, call) -> {
+            if (matches(call, c)) caller.tell(new LlmCaller.Cancel(call));
+          });
           metrics.queueDepth.set(queue.size());
           return Behaviors.same();
         })
         .build();
   }
 
+  private static boolean matches(Call call, CancelCalls c) {
+    return call.request().jobId().equals(c.jobId()) && (c.replyTo() == null || call.replyTo().equals(c.replyTo()));
+  }
+
   private void dispatch() {
     if (draining) {
       metrics.queueDepth.set(queue.size());
-      if (metrics.inFlight() == 0) {
+      if (running.isEmpty()) {
         drainWaiters.forEach(w -> w.tell(Done.getInstance()));
         drainWaiters.clear();
       }
       return;
     }
     while (!queue.isEmpty() && !ready.isEmpty()) {
-      ready.pollFirst().tell(new LlmCaller.Execute(queue.pollFirst()));
+      ActorRef<LlmCaller.Command> caller = ready.pollFirst();
+      Call call = queue.pollFirst();
+      running.put(caller, call);
+      caller.tell(new LlmCaller.Execute(call));
     }
     metrics.queueDepth.set(queue.size());
   }

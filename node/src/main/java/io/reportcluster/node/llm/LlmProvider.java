@@ -1,15 +1,14 @@
 package io.reportcluster.node.llm;
 
-import java.util.concurrent.CompletionStage;
-
 /**
- * A client of one LLM provider. Implementations never block the calling thread: the answer
- * completes the stage, and a failure completes it exceptionally with an {@link LlmCallException}
- * that says whether a retry can help.
+ * A client of one LLM provider. Implementations never block the calling thread: {@link
+ * #start} returns at once with the call in progress, whose answer completes later; a failure
+ * completes it exceptionally with an {@link LlmCallException} that says whether a retry can
+ * help. Every call can be cancelled (timeouts, cancelled jobs, a node that was downed).
  */
 public interface LlmProvider {
   /** The name clients use to pick this provider in a submit ("simulated", "openai", ...). */
   String name();
 
-  CompletionStage<String> complete(LlmRequest request);
+  LlmCall start(LlmRequest request);
 }

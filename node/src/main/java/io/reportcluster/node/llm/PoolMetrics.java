@@ -15,6 +15,7 @@ public final class PoolMetrics {
   final AtomicLong started = new AtomicLong();
   final AtomicLong succeeded = new AtomicLong();
   final AtomicLong failed = new AtomicLong();
+  final AtomicLong cancelled = new AtomicLong();
 
   public PoolMetrics(int callers, int queueLimit) {
     this.callers = callers;
@@ -44,5 +45,10 @@ public final class PoolMetrics {
 
   public long callsFailed() {
     return failed.get();
+  }
+
+  /** Calls stopped at the provider before they answered: cancelled jobs, moved jobs, a downed node. */
+  public long callsCancelled() {
+    return cancelled.get();
   }
 }

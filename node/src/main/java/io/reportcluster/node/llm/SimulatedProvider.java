@@ -4,9 +4,9 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -48,11 +48,18 @@ public final class SimulatedProvider implements LlmProvider {
   /** What the dice decided for one call. */
   public enum Outcome { ANSWER, TIMEOUT, RATE_LIMITED, SERVER_ERROR, BAD_REQUEST }
 
-  private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "simulated-llm-timer");
-    t.setDaemon(true);
-    return t;
-  });
+  private static final ScheduledExecutorService TIMER = timer();
+
+  private static ScheduledExecutorService timer() {
+    ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "simulated-llm-timer");
+      t.setDaemon(true);
+      return t;
+    });
+    // A cancelled call leaves the queue at once instead of waiting there until its time.
+    timer.setRemoveOnCancelPolicy(true);
+    return timer;
+  }
 
   private final Settings settings;
 
@@ -66,13 +73,14 @@ public final class SimulatedProvider implements LlmProvider {
   }
 
   @Override
-  public CompletionStage<String> complete(LlmRequest request) {
+  public LlmCall start(LlmRequest request) {
     SplittableRandom dice = dice(request);
     Outcome outcome = outcome(dice);
     long latencyMicros = latencyMicros(dice);
     CompletableFuture<String> answer = new CompletableFuture<>();
     if (outcome == Outcome.TIMEOUT) {
-      return answer; // never answers: the caller's call-timeout turns this into a retryable failure
+      // Never answers: the caller's call-timeout cancels it and turns it into a retryable failure.
+      return LlmCall.of(answer, () -> {});
     }
     Runnable finish = () -> {
       switch (outcome) {
@@ -87,10 +95,11 @@ public final class SimulatedProvider implements LlmProvider {
     };
     if (latencyMicros <= 0) {
       finish.run();
-    } else {
-      TIMER.schedule(finish, latencyMicros, TimeUnit.MICROSECONDS);
+      return LlmCall.of(answer, () -> {});
     }
-    return answer;
+    ScheduledFuture<?> pending = TIMER.schedule(finish, latencyMicros, TimeUnit.MICROSECONDS);
+    // Cancelling removes the pending answer: the simulated "server" stops working on it.
+    return LlmCall.of(answer, () -> pending.cancel(false));
   }
 
   /** The outcome this provider gives the call, without making it (tests use this to plan). */

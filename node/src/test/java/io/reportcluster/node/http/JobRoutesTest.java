@@ -8,7 +8,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import io.reportcluster.node.ReportNode;
+import io.reportcluster.node.llm.LlmCall;
 import io.reportcluster.node.llm.LlmProvider;
+import io.reportcluster.node.testkit.Calls;
 import io.reportcluster.node.llm.LlmRequest;
 import io.reportcluster.node.llm.ProviderRegistry;
 import io.reportcluster.node.llm.SimulatedProvider;
@@ -421,7 +423,7 @@ class JobRoutesTest {
   class Cancel {
 
     @Test
-    @DisplayName("a running job becomes REVOKED and stays so: the answer of its call in flight is ignored")
+    @DisplayName("a running job becomes REVOKED and stays so: its call in flight is cancelled at the provider")
     void cancelRunningJob() {
       String name = unique("Cancelled");
       gates.hold(name, 2);
@@ -442,14 +444,14 @@ class JobRoutesTest {
       assertThat(revoked.at("/steps/2/state").asText()).isEqualTo("REVOKED");
       assertThat(revoked.at("/steps/3/state").asText()).isEqualTo("PENDING");
 
-      // A job queued behind the held call: with one caller, its first call reaching the provider
-      // proves the held call has finished and its answer was handed to the cancelled job.
+      // The running call is stopped at the provider (no paying for an answer nobody wants), and
+      // the only caller is free again without the held call ever being released.
+      Await.until(WAIT, "the provider saw the cancelled job's call cancelled",
+          () -> simulated.cancelled().stream().anyMatch(c -> c.jobId().equals(id) && c.step() == 2));
       String next = created(submit(startup(unique("AfterCancel"))));
-      gates.release(name, 2);
-      Await.until(WAIT, "the provider answered the cancelled job's call",
-          () -> simulated.answered().stream().anyMatch(c -> c.jobId().equals(id) && c.step() == 2));
       Await.until(WAIT, "the caller took the next job",
           () -> simulated.calls().stream().anyMatch(c -> c.jobId().equals(next)));
+      assertThat(simulated.answered()).noneMatch(c -> c.jobId().equals(id) && c.step() == 2);
 
       HttpJson.Reply after = http.get("/api/v1/jobs/" + id);
       assertJson(after, 200);
@@ -824,7 +826,7 @@ class JobRoutesTest {
 
           for (String path : List.of("/api/v1/jobs", "/generate", "/api/v1/jobs")) {
             HttpJson.Reply shed = api.postJson(path, startup(unique("Shed")));
-            assertError(shed, 503, "overloaded", "(limit 2); retry later");
+            assertError(shed, 503, "overloaded", "(limit 2); the job was not created; retry later");
             assertThat(shed.raw().headers().firstValue("Retry-After")).as("Retry-After").hasValue("5");
           }
           // Reads are never shed.
@@ -983,8 +985,8 @@ class JobRoutesTest {
   /** A provider under another name ("backup"). */
   private record Named(String name, LlmProvider delegate) implements LlmProvider {
     @Override
-    public CompletionStage<String> complete(LlmRequest request) {
-      return delegate.complete(request);
+    public LlmCall start(LlmRequest request) {
+      return delegate.start(request);
     }
   }
 
@@ -1022,9 +1024,9 @@ class JobRoutesTest {
     }
 
     @Override
-    public CompletionStage<String> complete(LlmRequest request) {
+    public LlmCall start(LlmRequest request) {
       CompletableFuture<Void> gate = gates.get(request.startup() + "#" + request.step());
-      return gate == null ? delegate.complete(request) : gate.thenCompose(v -> delegate.complete(request));
+      return gate == null ? delegate.start(request) : Calls.after(gate, () -> delegate.start(request));
     }
   }
 }

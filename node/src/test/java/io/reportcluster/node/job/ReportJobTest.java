@@ -11,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.typesafe.config.ConfigFactory;
 import io.reportcluster.node.job.ReportJob.Accepted;
 import io.reportcluster.node.job.ReportJob.AttemptFailed;
+import io.reportcluster.node.job.ReportJob.AttemptStarted;
 import io.reportcluster.node.job.ReportJob.Cancel;
 import io.reportcluster.node.job.ReportJob.CancelAccepted;
 import io.reportcluster.node.job.ReportJob.CancelRefused;
@@ -33,6 +34,7 @@ import io.reportcluster.node.llm.LlmCallException;
 import io.reportcluster.node.llm.LlmCallException.Kind;
 import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.LlmRequest;
+import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.Api.StepView;
 import io.reportcluster.protocol.JobState;
@@ -43,6 +45,7 @@ import java.util.List;
 import java.util.UUID;
 import java.util.function.Function;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.FishingOutcomes;
 import org.apache.pekko.actor.testkit.typed.javadsl.SerializationTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -118,6 +121,8 @@ class ReportJobTest {
   private final String jobId = "job-" + UUID.randomUUID();
   private final TestProbe<ClusterSharding.ShardCommand> shard = kit.createTestProbe();
   private final TestProbe<LlmCallerPool.Command> pool = kit.createTestProbe();
+  /** The node's pool figures that admission reads; the queue limit is set per test. */
+  private PoolMetrics poolMetrics = new PoolMetrics(4, 1000);
   private EventSourcedBehaviorTestKit<Command, Event, State> entity;
   private Journal journal;
 
@@ -165,6 +170,42 @@ class ReportJobTest {
     }
 
     @Test
+    void aSubmitThatArrivesAfterItsDeadlineCreatesNothingAndTheEntityLeaves() {
+      Instant deadline = Instant.now().minusMillis(1);
+
+      var result = ReportJobTest.this.<SubmitReply>run(replyTo -> new ReportJob.Submit(STARTUP, PROVIDER, IDEMPOTENCY_KEY, deadline, replyTo));
+
+      assertThat(result.reply()).isEqualTo(new ReportJob.Expired(jobId));
+      assertThat(result.hasNoEvents()).isTrue();
+      assertThat(result.state().isEmpty()).isTrue();
+      expectPassivation();
+      pool.expectNoMessage(QUIET);
+    }
+
+    @Test
+    void aSubmitBeforeItsDeadlineIsAccepted() {
+      Instant deadline = Instant.now().plusSeconds(5);
+
+      var result = ReportJobTest.this.<SubmitReply>run(replyTo -> new ReportJob.Submit(STARTUP, PROVIDER, IDEMPOTENCY_KEY, deadline, replyTo));
+
+      assertThat(result.replyOfType(Accepted.class).created()).isTrue();
+      takeCall(0, 1);
+    }
+
+    @Test
+    void aSubmitToANodeWhoseQueueIsFullCreatesNothingAndSaysWhere() {
+      poolMetrics = new PoolMetrics(4, 0); // the limit is reached: nothing more may wait
+      startEntity(SLOW_RETRIES, idle);
+
+      var result = submit(STARTUP, PROVIDER);
+
+      assertThat(result.reply()).isEqualTo(new ReportJob.Overloaded(NODE, 0, 0));
+      assertThat(result.hasNoEvents()).isTrue();
+      expectPassivation();
+      pool.expectNoMessage(QUIET);
+    }
+
+    @Test
     void getRepliesNotFoundAndAsksTheShardToPassivateIt() {
       assertNotFoundAndPassivated(get());
     }
@@ -194,7 +235,7 @@ class ReportJobTest {
     }
 
     @Test
-    void callStartedMovesThePendingJobToStartedAndPersistsNothing() {
+    void callStartedMovesThePendingJobToStartedAndJournalsOnlyTheAttemptsStart() {
       Caller call = takeCall(0, 1);
       assertThat(view().state()).isEqualTo(PENDING);
 
@@ -426,7 +467,7 @@ class ReportJobTest {
       JobView revoked = result.replyOfType(CancelAccepted.class).job();
       assertThat(revoked.state()).isEqualTo(REVOKED);
       assertThat(revoked.finishedAt()).isNotNull();
-      pool.expectMessage(DEADLINE, new LlmCallerPool.CancelJob(jobId));
+      pool.expectMessage(DEADLINE, new LlmCallerPool.CancelCalls(jobId, null));
 
       inFlight.succeeds(output(0));
 
@@ -447,7 +488,7 @@ class ReportJobTest {
 
       assertThat(cancel().replyOfType(CancelAccepted.class).job().state()).isEqualTo(REVOKED);
 
-      pool.expectMessage(DEADLINE, new LlmCallerPool.CancelJob(jobId));
+      pool.expectMessage(DEADLINE, new LlmCallerPool.CancelCalls(jobId, null));
       pool.expectNoMessage(backoff.plus(QUIET));
     }
 
@@ -532,13 +573,17 @@ class ReportJobTest {
   class Recovery {
     @Test
     void aRestartedJobResumesAtItsFirstUnfinishedStepWithoutRedoingTheOthers() {
-      givenSubmittedJob(SLOW_RETRIES);
+      givenSubmittedJob(FAST_RETRIES);
       completeSteps(2);
-      takeCall(2, 1).starts(); // in flight when the node dies: never persisted
+      takeCall(2, 1).starts(); // in flight when the node dies: its start is journaled, no outcome
 
       assertThat(entity.restart().state().currentStep()).isEqualTo(2);
 
-      Caller again = takeCall(2, 1);
+      // The interrupted call counts as a failed attempt; the retry follows after its backoff.
+      AttemptFailed lost = journal.next(AttemptFailed.class);
+      assertThat(lost.attempt()).isEqualTo(1);
+      assertThat(lost.error()).startsWith("INTERRUPTED");
+      Caller again = takeCall(2, 2);
       assertThat(again.request.prompt()).as("earlier outputs recovered from the journal")
           .contains(output(0), output(1));
       pool.expectNoMessage(QUIET);
@@ -557,7 +602,40 @@ class ReportJobTest {
 
       entity.restart();
 
-      takeCall(2, 2);
+      assertThat(journal.next(AttemptFailed.class).attempt()).isEqualTo(2);
+      takeCall(2, 3);
+      pool.expectNoMessage(QUIET);
+    }
+
+    @Test
+    void aCallQueuedButNotStartedWhenTheNodeDiesIsMadeAgainWithoutCostingAnAttempt() {
+      givenSubmittedJob(SLOW_RETRIES);
+      completeSteps(1);
+      Caller queued = takeCall(1, 1); // waiting in the pool, never started
+
+      entity.restart();
+
+      // The stopped copy takes its queued call back from the pool; the new copy makes its own.
+      pool.expectMessage(DEADLINE, new LlmCallerPool.CancelCalls(jobId, queued.replyTo));
+      takeCall(1, 1);
+      journal.assertNothingNew();
+    }
+
+    @Test
+    void aCallThatKillsItsNodeEveryTimeFailsTheJobAfterMaxRetries() {
+      givenSubmittedJob(FAST_RETRIES);
+      for (int attempt = 1; attempt <= MAX_RETRIES + 1; attempt++) {
+        takeCall(0, attempt).starts(); // ... and the node dies during the call
+        entity.restart();
+        if (attempt <= MAX_RETRIES) assertThat(journal.next(AttemptFailed.class).nextRetryAt()).isNotNull();
+      }
+
+      pool.expectMessageClass(LlmCallerPool.CancelCalls.class); // from the last copy that stopped
+      List<Event> end = journal.nextEvents(AttemptFailed.class, JobFailed.class);
+      assertThat(((AttemptFailed) end.get(0)).attempt()).isEqualTo(MAX_RETRIES + 1);
+      JobView job = view();
+      assertThat(job.state()).isEqualTo(FAILURE);
+      assertThat(job.error()).contains("INTERRUPTED", "gave up after " + (MAX_RETRIES + 1) + " attempts");
       pool.expectNoMessage(QUIET);
     }
 
@@ -613,9 +691,12 @@ class ReportJobTest {
   private void startEntity(RetryPolicy retry, Duration finishedIdleTimeout) {
     JobSettings settings = new JobSettings(STEPS, 200, finishedIdleTimeout, retry);
     entity = EventSourcedBehaviorTestKit.create(kit.system(),
-        ReportJob.create(jobId, shard.ref(), new ReportJob.Deps(settings, pool.ref(), NODE)),
+        ReportJob.create(jobId, shard.ref(), new ReportJob.Deps(settings, pool.ref(), poolMetrics, NODE)),
         EventSourcedBehaviorTestKit.enabledSerializationSettings());
     journal = new Journal(PersistenceId.of(ReportJob.TYPE_KEY.name(), jobId).id());
+    // The entity recovers at once, finds nothing and asks to leave (under sharding, a Submit
+    // that started it is handled before that); this test's commands come after.
+    expectPassivation();
   }
 
   private void startEntity(RetryPolicy retry) {
@@ -629,7 +710,7 @@ class ReportJobTest {
   }
 
   private CommandResultWithReply<Command, Event, State, SubmitReply> submit(String startup, String provider) {
-    return run(replyTo -> new ReportJob.Submit(startup, provider, IDEMPOTENCY_KEY, replyTo));
+    return run(replyTo -> new ReportJob.Submit(startup, provider, IDEMPOTENCY_KEY, null, replyTo));
   }
 
   private CommandResultWithReply<Command, Event, State, GetReply> get() {
@@ -668,7 +749,9 @@ class ReportJobTest {
 
   /** The pool receives the job's next call, for exactly this step and attempt. */
   private Caller takeCall(int step, int attempt) {
-    LlmCallerPool.Call call = pool.expectMessageClass(LlmCallerPool.Submit.class, DEADLINE).call();
+    LlmCallerPool.Call call = pool.fishForMessage(DEADLINE, "the job's next call", m ->
+        m instanceof LlmCallerPool.Submit ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore())
+        .stream().map(LlmCallerPool.Submit.class::cast).findFirst().orElseThrow().call();
     assertThat(call.request()).as("call dispatched to the pool")
         .extracting(LlmRequest::jobId, LlmRequest::step, LlmRequest::stepName, LlmRequest::attempt,
             LlmRequest::provider)
@@ -707,7 +790,7 @@ class ReportJobTest {
       case REVOKED -> {
         takeCall(0, 1);
         assertThat(cancel().reply()).isInstanceOf(CancelAccepted.class);
-        pool.expectMessage(DEADLINE, new LlmCallerPool.CancelJob(jobId));
+        pool.expectMessage(DEADLINE, new LlmCallerPool.CancelCalls(jobId, null));
       }
       default -> throw new IllegalArgumentException("not an outcome: " + outcome);
     }
@@ -742,8 +825,13 @@ class ReportJobTest {
       return new Caller(replyTo, null, otherStep, otherAttempt);
     }
 
+    /** Reports the start; for the job's current call, the start is journaled before anything else. */
     Caller starts() {
       replyTo.tell(new LlmCallerPool.CallStarted(jobId, step, attempt, startedAt));
+      if (request != null) {
+        assertThat(journal.next(AttemptStarted.class)).extracting(AttemptStarted::step, AttemptStarted::attempt)
+            .containsExactly(step, attempt);
+      }
       return this;
     }
 

@@ -25,9 +25,16 @@ class LlmCallerPoolTest {
     testKit.shutdownTestKit();
   }
 
-  /** A provider whose calls finish only when the test says so; "crash" prompts throw. */
+  /**
+   * A provider whose calls finish only when the test says so; "crash" prompts throw an
+   * exception, "error" prompts an Error. A cancelled call stops at once, unless the test holds
+   * cancellations ({@link #holdCancels}), then it stops when the test says so.
+   */
   static final class GatedProvider implements LlmProvider {
     final LinkedBlockingQueue<CompletableFuture<String>> pending = new LinkedBlockingQueue<>();
+    /** One per cancel asked for: complete it to say the call stopped. */
+    final LinkedBlockingQueue<CompletableFuture<Void>> cancels = new LinkedBlockingQueue<>();
+    volatile boolean holdCancels;
 
     @Override
     public String name() {
@@ -35,11 +42,27 @@ class LlmCallerPoolTest {
     }
 
     @Override
-    public CompletionStage<String> complete(LlmRequest request) {
+    public LlmCall start(LlmRequest request) {
       if (request.prompt().equals("crash")) throw new IllegalStateException("provider client bug");
+      if (request.prompt().equals("error")) throw new AssertionError("provider client error");
       CompletableFuture<String> f = new CompletableFuture<>();
       pending.add(f);
-      return f;
+      return new LlmCall() {
+        @Override
+        public CompletionStage<String> answer() {
+          return f;
+        }
+
+        @Override
+        public CompletionStage<Void> cancel() {
+          pending.remove(f);
+          f.completeExceptionally(new LlmCallException(LlmCallException.Kind.CANCELLED, "cancelled"));
+          CompletableFuture<Void> stopped = new CompletableFuture<>();
+          cancels.add(stopped);
+          if (!holdCancels) stopped.complete(null);
+          return stopped;
+        }
+      };
     }
 
     /** Answers the calls waiting now; returns how many. */
@@ -55,7 +78,7 @@ class LlmCallerPoolTest {
 
   private static Pool pool(LlmProvider provider, int callers, Duration callTimeout) {
     LlmCallerPool.Settings settings = new LlmCallerPool.Settings(
-        callers, 1000, callTimeout, Duration.ofMillis(50), Duration.ofMillis(200), 0.0);
+        callers, 1000, callTimeout, Duration.ofSeconds(5), Duration.ofMillis(50), Duration.ofMillis(200), 0.0);
     PoolMetrics metrics = new PoolMetrics(callers, 1000);
     return new Pool(testKit.spawn(LlmCallerPool.create(settings, ProviderRegistry.of(provider), metrics)), metrics);
   }
@@ -137,8 +160,9 @@ class LlmCallerPoolTest {
     assertThat(r).isInstanceOf(LlmCallerPool.CallFailed.class);
     assertThat(((LlmCallerPool.CallFailed) r).failure().kind()).isEqualTo(LlmCallException.Kind.TIMEOUT);
 
+    assertThat(gate.cancels).as("the hung call was cancelled at the provider, not abandoned").hasSize(1);
     pool.ref().tell(call("job-next", "p", probe.ref()));
-    Await.until(Duration.ofSeconds(5), "the single caller takes the next call", () -> gate.pending.size() == 2);
+    Await.until(Duration.ofSeconds(5), "the single caller takes the next call", () -> gate.pending.size() == 1);
     gate.releaseAll();
     assertThat(finishedOnly(probe, 1).get(0)).isInstanceOf(LlmCallerPool.CallSucceeded.class);
   }
@@ -154,7 +178,7 @@ class LlmCallerPoolTest {
     pool.ref().tell(call("job-cancelled", "p", probe.ref()));
     pool.ref().tell(call("job-kept", "p", probe.ref()));
     Await.until(Duration.ofSeconds(5), "two queued", () -> pool.metrics().queueDepth() == 2);
-    pool.ref().tell(new LlmCallerPool.CancelJob("job-cancelled"));
+    pool.ref().tell(new LlmCallerPool.CancelCalls("job-cancelled", null));
     Await.until(Duration.ofSeconds(5), "one queued", () -> pool.metrics().queueDepth() == 1);
 
     Await.until(Duration.ofSeconds(5), "first call", () -> gate.pending.size() == 1);
@@ -163,5 +187,120 @@ class LlmCallerPoolTest {
     gate.releaseAll();
     finishedOnly(probe, 2);
     assertThat(provider.calls()).extracting(LlmRequest::jobId).containsExactly("job-running", "job-kept");
+  }
+
+  @Test
+  void aTimedOutCallIsCancelledAtTheProviderAndHoldsItsCallerUntilItStopped() {
+    GatedProvider gate = new GatedProvider();
+    gate.holdCancels = true;
+    RecordingProvider provider = new RecordingProvider(gate);
+    Pool pool = pool(provider, 1, Duration.ofMillis(200));
+    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+
+    pool.ref().tell(call("job-slow", "p", probe.ref()));
+    pool.ref().tell(call("job-next", "p", probe.ref()));
+    CompletableFuture<Void> stop = Await.value(Duration.ofSeconds(5), "the timed-out call is cancelled",
+        gate.cancels::peek, c -> c != null);
+
+    // Until the provider says the call stopped, the caller stays busy: no retry runs beside it,
+    // the job is not told yet, and the next call waits.
+    probe.expectMessageClass(LlmCallerPool.CallStarted.class);
+    probe.expectNoMessage(Duration.ofMillis(300));
+    assertThat(pool.metrics().inFlight()).isEqualTo(1);
+    assertThat(pool.metrics().queueDepth()).isEqualTo(1);
+    assertThat(provider.calls()).hasSize(1);
+
+    stop.complete(null);
+    LlmCallerPool.CallResult r = finishedOnly(probe, 1).get(0);
+    assertThat(r).isInstanceOf(LlmCallerPool.CallFailed.class);
+    assertThat(((LlmCallerPool.CallFailed) r).failure().kind()).isEqualTo(LlmCallException.Kind.TIMEOUT);
+    Await.until(Duration.ofSeconds(5), "the caller takes the next call", () -> gate.pending.size() == 1);
+    assertThat(provider.cancelled()).extracting(LlmRequest::jobId).containsExactly("job-slow");
+    assertThat(provider.maxInFlight()).isEqualTo(1);
+    gate.releaseAll();
+  }
+
+  @Test
+  void cancellingAJobCancelsItsRunningCallAtTheProvider() {
+    GatedProvider gate = new GatedProvider();
+    RecordingProvider provider = new RecordingProvider(gate);
+    Pool pool = pool(provider, 1, Duration.ofMinutes(1));
+    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+
+    pool.ref().tell(call("job-running", "p", probe.ref()));
+    Await.until(Duration.ofSeconds(5), "the call runs", () -> gate.pending.size() == 1);
+    pool.ref().tell(new LlmCallerPool.CancelCalls("job-running", null));
+
+    Await.until(Duration.ofSeconds(5), "the provider saw the cancel", () -> provider.cancelled().size() == 1);
+    Await.until(Duration.ofSeconds(5), "the caller is free", () -> pool.metrics().inFlight() == 0);
+    assertThat(pool.metrics().callsCancelled()).isEqualTo(1);
+    // The job hears nothing after the start: a cancelled call is not news.
+    probe.expectMessageClass(LlmCallerPool.CallStarted.class);
+    probe.expectNoMessage(Duration.ofMillis(200));
+  }
+
+  @Test
+  void aStoppedJobIncarnationsCallsAreDroppedButAnotherIncarnationsAreKept() {
+    GatedProvider gate = new GatedProvider();
+    RecordingProvider provider = new RecordingProvider(gate);
+    Pool pool = pool(provider, 1, Duration.ofMinutes(1));
+    TestProbe<LlmCallerPool.CallResult> blocker = testKit.createTestProbe();
+    TestProbe<LlmCallerPool.CallResult> oldCopy = testKit.createTestProbe();
+    TestProbe<LlmCallerPool.CallResult> newCopy = testKit.createTestProbe();
+
+    pool.ref().tell(call("job-other", "p", blocker.ref()));
+    pool.ref().tell(call("job-moved", "p", oldCopy.ref()));
+    pool.ref().tell(call("job-moved", "p", newCopy.ref()));
+    Await.until(Duration.ofSeconds(5), "two queued", () -> pool.metrics().queueDepth() == 2);
+
+    pool.ref().tell(new LlmCallerPool.CancelCalls("job-moved", oldCopy.ref()));
+    Await.until(Duration.ofSeconds(5), "the old copy's call left the queue", () -> pool.metrics().queueDepth() == 1);
+    gate.releaseAll();
+    Await.until(Duration.ofSeconds(5), "the new copy's call runs", () -> gate.pending.size() == 1);
+    gate.releaseAll();
+    finishedOnly(newCopy, 1);
+    oldCopy.expectNoMessage(Duration.ofMillis(200));
+    assertThat(provider.calls()).hasSize(2);
+  }
+
+  @Test
+  void aProviderThatThrowsAnErrorFailsTheCallAndLeavesNothingCountedInFlight() {
+    GatedProvider gate = new GatedProvider();
+    Pool pool = pool(gate, 1, Duration.ofMinutes(1));
+    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+
+    pool.ref().tell(call("job-error", "error", probe.ref()));
+    LlmCallerPool.CallResult r = finishedOnly(probe, 1).get(0);
+    assertThat(r).isInstanceOf(LlmCallerPool.CallFailed.class);
+    assertThat(((LlmCallerPool.CallFailed) r).failure().retryable()).isTrue();
+    Await.until(Duration.ofSeconds(5), "nothing in flight", () -> pool.metrics().inFlight() == 0);
+
+    // The caller came back and serves the next call.
+    pool.ref().tell(call("job-next", "p", probe.ref()));
+    Await.until(Duration.ofSeconds(5), "the next call runs", () -> gate.pending.size() == 1);
+    gate.releaseAll();
+    assertThat(finishedOnly(probe, 1).get(0)).isInstanceOf(LlmCallerPool.CallSucceeded.class);
+  }
+
+  @Test
+  void abortDropsTheQueueCancelsRunningCallsAndStartsNothingAgain() {
+    GatedProvider gate = new GatedProvider();
+    RecordingProvider provider = new RecordingProvider(gate);
+    Pool pool = pool(provider, 2, Duration.ofMinutes(1));
+    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+
+    for (int i = 0; i < 5; i++) pool.ref().tell(call("job-" + i, "p", probe.ref()));
+    Await.until(Duration.ofSeconds(5), "two run, three wait", () -> gate.pending.size() == 2
+        && pool.metrics().queueDepth() == 3);
+    pool.ref().tell(new LlmCallerPool.Abort("test"));
+
+    Await.until(Duration.ofSeconds(5), "both running calls cancelled", () -> provider.cancelled().size() == 2);
+    Await.until(Duration.ofSeconds(5), "nothing in flight or queued",
+        () -> pool.metrics().inFlight() == 0 && pool.metrics().queueDepth() == 0);
+    pool.ref().tell(call("job-late", "p", probe.ref()));
+    probe.expectMessageClass(LlmCallerPool.CallStarted.class);
+    probe.expectMessageClass(LlmCallerPool.CallStarted.class);
+    probe.expectNoMessage(Duration.ofMillis(300));
+    assertThat(provider.calls()).hasSize(2);
   }
 }

@@ -23,7 +23,7 @@ class SimulatedProviderTest {
 
   @Test
   void answersReadableTextThatNamesTheStartup() throws Exception {
-    String text = provider(1, 0, 0, 0, 0).complete(request("j", 0, "market", 1))
+    String text = provider(1, 0, 0, 0, 0).start(request("j", 0, "market", 1)).answer()
         .toCompletableFuture().get(1, TimeUnit.SECONDS);
     assertThat(text).contains("TeslaAI").hasSizeGreaterThan(40);
   }
@@ -70,7 +70,7 @@ class SimulatedProviderTest {
 
   @Test
   void aSimulatedTimeoutNeverAnswers() {
-    CompletableFuture<String> f = provider(1, 1, 0, 0, 0).complete(request("j", 0, "market", 1)).toCompletableFuture();
+    CompletableFuture<String> f = provider(1, 1, 0, 0, 0).start(request("j", 0, "market", 1)).answer().toCompletableFuture();
     assertThat(f).isNotDone();
   }
 
@@ -79,13 +79,13 @@ class SimulatedProviderTest {
     SimulatedProvider p = new SimulatedProvider(new SimulatedProvider.Settings(
         3, Duration.ofMillis(100), 0, 0, 0, 0, 0, Duration.ZERO));
     long start = System.nanoTime();
-    p.complete(request("j", 0, "market", 1)).toCompletableFuture().get(5, TimeUnit.SECONDS);
+    p.start(request("j", 0, "market", 1)).answer().toCompletableFuture().get(5, TimeUnit.SECONDS);
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(95));
   }
 
   private static LlmCallException failure(SimulatedProvider p) {
     try {
-      p.complete(request("j", 0, "market", 1)).toCompletableFuture().get(1, TimeUnit.SECONDS);
+      p.start(request("j", 0, "market", 1)).answer().toCompletableFuture().get(1, TimeUnit.SECONDS);
       throw new AssertionError("expected a failure");
     } catch (ExecutionException e) {
       return (LlmCallException) e.getCause();

@@ -4,7 +4,7 @@ import io.reportcluster.node.llm.LlmProvider;
 import io.reportcluster.node.llm.LlmRequest;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
+import io.reportcluster.node.llm.LlmCall;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
@@ -32,12 +32,12 @@ public final class GatedProvider implements LlmProvider {
   }
 
   @Override
-  public CompletionStage<String> complete(LlmRequest request) {
-    if (open || request.step() != 0 || !request.startup().startsWith(heldPrefix)) return delegate.complete(request);
+  public LlmCall start(LlmRequest request) {
+    if (open || request.step() != 0 || !request.startup().startsWith(heldPrefix)) return delegate.start(request);
     waiting.add(request.jobId());
-    return gate(request.jobId()).thenCompose(v -> {
+    return Calls.after(gate(request.jobId()), () -> {
       waiting.remove(request.jobId());
-      return delegate.complete(request);
+      return delegate.start(request);
     });
   }
 

@@ -8,7 +8,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
+import io.reportcluster.node.llm.LlmCall;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -37,6 +38,7 @@ public final class HeldCallsProvider implements LlmProvider {
   private final Map<String, BlockingQueue<HeldCall>> calls = new ConcurrentHashMap<>();
   /** Every held call not answered yet, taken by the test or not. */
   private final Set<HeldCall> unanswered = ConcurrentHashMap.newKeySet();
+  private final List<LlmRequest> cancelled = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public HeldCallsProvider(LlmProvider delegate) {
     this.delegate = delegate;
@@ -72,7 +74,7 @@ public final class HeldCallsProvider implements LlmProvider {
     queue(startup).clear();
     for (HeldCall call : unanswered) {
       if (!call.request().startup().equals(startup) || !unanswered.remove(call) || call.answer().isDone()) continue;
-      delegate.complete(call.request()).whenComplete((text, failure) -> {
+      delegate.start(call.request()).answer().whenComplete((text, failure) -> {
         if (failure != null) call.answer().completeExceptionally(failure);
         else call.answer().complete(text);
       });
@@ -86,15 +88,20 @@ public final class HeldCallsProvider implements LlmProvider {
   }
 
   @Override
-  public CompletionStage<String> complete(LlmRequest request) {
-    if (!isHeld(request)) return delegate.complete(request);
+  public LlmCall start(LlmRequest request) {
+    if (!isHeld(request)) return delegate.start(request);
     HeldCall call = new HeldCall(request, new CompletableFuture<>());
     unanswered.add(call);
     call.answer().whenComplete((text, failure) -> unanswered.remove(call));
     queue(request.startup()).add(call);
     // Released in between: the call must not wait for a decision that never comes.
     if (!held.containsKey(request.startup())) release(request.startup());
-    return call.answer();
+    return LlmCall.of(call.answer(), () -> cancelled.add(call.request()));
+  }
+
+  /** Held calls that the node cancelled (timeout, cancelled or moved job, downed node, drain). */
+  public List<LlmRequest> cancelled() {
+    return List.copyOf(cancelled);
   }
 
   /** The next call made for this startup, waiting up to the deadline for it. */

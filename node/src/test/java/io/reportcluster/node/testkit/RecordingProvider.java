@@ -4,7 +4,8 @@ import io.reportcluster.node.llm.LlmProvider;
 import io.reportcluster.node.llm.LlmRequest;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletionStage;
+import io.reportcluster.node.llm.LlmCall;
+import io.reportcluster.node.llm.LlmCallException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -18,6 +19,7 @@ public final class RecordingProvider implements LlmProvider {
   private final AtomicInteger maxInFlight = new AtomicInteger();
   private final List<LlmRequest> calls = new ArrayList<>();
   private final List<LlmRequest> answered = new ArrayList<>();
+  private final List<LlmRequest> cancelled = new ArrayList<>();
 
   public RecordingProvider(LlmProvider delegate) {
     this.delegate = delegate;
@@ -29,27 +31,38 @@ public final class RecordingProvider implements LlmProvider {
   }
 
   @Override
-  public CompletionStage<String> complete(LlmRequest request) {
+  public LlmCall start(LlmRequest request) {
     int now = inFlight.incrementAndGet();
     maxInFlight.accumulateAndGet(now, Math::max);
     synchronized (this) {
       calls.add(request);
     }
-    CompletionStage<String> answer;
+    LlmCall call;
     try {
-      answer = delegate.complete(request);
+      call = delegate.start(request);
     } catch (RuntimeException thrown) {
       inFlight.decrementAndGet();
       throw thrown;
     }
-    return answer.whenComplete((text, failure) -> {
+    // A call is in flight until it answers, fails or is cancelled (a cancel fails its answer).
+    return Calls.watched(call, (text, failure) -> {
       inFlight.decrementAndGet();
-      if (failure == null) {
-        synchronized (this) {
-          answered.add(request);
-        }
+      synchronized (this) {
+        if (failure == null) answered.add(request);
+        else if (cancelledCall(failure)) cancelled.add(request);
       }
     });
+  }
+
+  private static boolean cancelledCall(Throwable failure) {
+    Throwable t = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
+    return t instanceof LlmCallException e && e.kind() == LlmCallException.Kind.CANCELLED;
+  }
+
+  /** Calls that were cancelled before they answered. */
+  public synchronized List<LlmRequest> cancelled() {
+    return List.copyOf(cancelled);
   }
 
   public int inFlight() {

@@ -1,0 +1,51 @@
+package io.reportcluster.node.llm;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * One call in progress at a provider. The caller that started it either gets its answer or
+ * cancels it; a cancelled call must stop working (and, with a paid provider, stop billing), and
+ * the caller counts it in flight until {@link #cancel()} says it has stopped, so a retry never
+ * runs beside the call it replaces.
+ */
+public interface LlmCall {
+
+  /** The answer; completes exceptionally with an {@link LlmCallException} on failure. */
+  CompletionStage<String> answer();
+
+  /**
+   * Stops the call (idempotent). The stage completes once the provider no longer works on it:
+   * its connection closed, its timer removed. The answer then never completes successfully.
+   */
+  CompletionStage<Void> cancel();
+
+  /**
+   * A call whose work is {@code answer} and whose stop is {@code stop} (run once, on the
+   * caller's thread; it must not block). Cancelling fails the answer, so nobody waits for it.
+   */
+  static LlmCall of(CompletableFuture<String> answer, Runnable stop) {
+    return new LlmCall() {
+      private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+
+      @Override
+      public CompletionStage<String> answer() {
+        return answer;
+      }
+
+      @Override
+      public synchronized CompletionStage<Void> cancel() {
+        if (!stopped.isDone()) {
+          try {
+            stop.run();
+            answer.completeExceptionally(new LlmCallException(LlmCallException.Kind.CANCELLED, "the call was cancelled"));
+            stopped.complete(null);
+          } catch (RuntimeException e) {
+            stopped.completeExceptionally(e);
+          }
+        }
+        return stopped;
+      }
+    };
+  }
+}

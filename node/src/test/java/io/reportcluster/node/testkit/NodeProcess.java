@@ -35,6 +35,12 @@ public final class NodeProcess implements AutoCloseable {
    */
   public static NodeProcess start(String name, String profile, int httpPort, int remotePort, Map<String, String> props)
       throws IOException {
+    return start(name, profile, httpPort, remotePort, props, "io.reportcluster.node.Main");
+  }
+
+  /** The same with another main class of the test classpath (a node with a test provider). */
+  public static NodeProcess start(String name, String profile, int httpPort, int remotePort, Map<String, String> props,
+      String mainClass) throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx256m");
@@ -46,7 +52,7 @@ public final class NodeProcess implements AutoCloseable {
     props.forEach((k, v) -> cmd.add("-D" + k + "=" + v));
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
-    cmd.add("io.reportcluster.node.Main");
+    cmd.add(mainClass);
     Path logs = Path.of("target", "node-logs");
     Files.createDirectories(logs);
     Path log = logs.resolve(name + "-" + System.currentTimeMillis() + ".log");

@@ -20,6 +20,9 @@ public final class NodeMetrics {
     FunctionCounter.builder("reports_llm_calls_started", pool, PoolMetrics::callsStarted).register(registry);
     FunctionCounter.builder("reports_llm_calls_succeeded", pool, PoolMetrics::callsSucceeded).register(registry);
     FunctionCounter.builder("reports_llm_calls_failed", pool, PoolMetrics::callsFailed).register(registry);
+    FunctionCounter.builder("reports_llm_calls_cancelled", pool, PoolMetrics::callsCancelled)
+        .description("calls stopped at the provider before they answered: cancelled or moved jobs, a downed node")
+        .register(registry);
   }
 
   public MeterRegistry registry() {

@@ -68,7 +68,8 @@ public final class EventRoutes extends AllDirectives {
   /** Current state, then live events of this job until its final one. */
   private Source<ServerSentEvent, NotUsed> liveJobEvents(String id, EntityRef<ReportJob.Command> job) {
     // Subscribed before the state is read (prepend materializes both), so nothing falls between.
-    Source<LiveEvents.Event, NotUsed> events = live.source().filter(e -> e.jobId().equals(id));
+    // Filtered before the client's buffer: other jobs' events never take this job's place in it.
+    Source<LiveEvents.Event, NotUsed> events = live.source(e -> e.jobId().equals(id));
     Source<LiveEvents.Event, NotUsed> state = Source.completionStage(JobRoutes.askView(job, askTimeout))
         .mapConcat(v -> v.map(view -> List.of(asEvent(view, "state"))).orElse(List.of()));
     Source<LiveEvents.Event, NotUsed> watchdog = Source.tick(WATCHDOG, WATCHDOG, NotUsed.notUsed())

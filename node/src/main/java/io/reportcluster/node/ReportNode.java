@@ -129,7 +129,8 @@ public final class ReportNode implements AutoCloseable {
           maxBody,
           askTimeout,
           reports.getDuration("llm.shed-retry-after")), providers, metrics, mirror);
-      EventRoutes events = new EventRoutes(system, live, askTimeout, reports.getDuration("http.sse-heartbeat"));
+      EventRoutes events = new EventRoutes(system, live, askTimeout, reports.getDuration("http.sse-heartbeat"),
+          reports.getInt("http.max-sse-streams"));
       NodeRoutes node = new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, prefix);
       ServerBinding binding = Http.get(system)
           .newServerAt(reports.getString("http.host"), reports.getInt("http.port"))

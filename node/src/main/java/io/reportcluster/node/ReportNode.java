@@ -107,7 +107,8 @@ public final class ReportNode implements AutoCloseable {
       if (!redisConfig.getString("url").isBlank()) {
         redis = new RedisConnections(redisConfig.getString("url"), prefix + "events",
             redisConfig.getDuration("command-timeout"), redisConfig.getDuration("health-interval"));
-        mirror = new RedisStatusMirror(redis, prefix, redisConfig.getDuration("finished-ttl"), nodeMetrics.mirrorLag());
+        mirror = new RedisStatusMirror(redis, prefix, redisConfig.getDuration("finished-ttl"),
+            redisConfig.getInt("max-pending-repairs"), nodeMetrics.registry(), nodeMetrics.mirrorLag());
         live = new LiveEvents(system, redis);
         redis.start();
         RedisConnections stopping = redis;

@@ -104,7 +104,8 @@ public final class ReportNode implements AutoCloseable {
       if (!redisConfig.getString("url").isBlank()) {
         redis = new RedisConnections(redisConfig.getString("url"), prefix + "events",
             redisConfig.getDuration("command-timeout"), redisConfig.getDuration("health-interval"));
-        mirror = new RedisStatusMirror(redis, prefix, redisConfig.getDuration("finished-ttl"), nodeMetrics.mirrorLag());
+        mirror = new RedisStatusMirror(redis, prefix, redisConfig.getDuration("finished-ttl"),
+            redisConfig.getInt("max-pending-repairs"), nodeMetrics.registry(), nodeMetrics.mirrorLag());
         live = new LiveEvents(system, redis);
         redis.start();
         RedisConnections stopping = redis;
@@ -128,7 +129,8 @@ public final class ReportNode implements AutoCloseable {
           askTimeout,
           reports.getDuration("http.submit-margin"),
           reports.getDuration("llm.shed-retry-after")), providers, journal, mirror);
-      EventRoutes events = new EventRoutes(system, live, journal, askTimeout, reports.getDuration("http.sse-heartbeat"));
+      EventRoutes events = new EventRoutes(system, live, journal, askTimeout, reports.getDuration("http.sse-heartbeat"),
+          reports.getInt("http.max-sse-streams"));
       NodeRoutes node = new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, prefix);
       ServerBinding binding = Http.get(system)
           .newServerAt(reports.getString("http.host"), reports.getInt("http.port"))

@@ -8,11 +8,13 @@ import io.reportcluster.protocol.Api.JobView;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
@@ -25,26 +27,44 @@ import org.apache.pekko.stream.javadsl.Source;
  * travel through Redis pub/sub. A client first receives the job's current state, then each
  * transition, and the stream ends after the final one. Heartbeats keep idle streams open.
  * Without Redis, a job stream says so and falls back to polling the job.
+ *
+ * <p>Open streams are counted per node, both kinds together, and capped at
+ * {@code reports.http.max-sse-streams}: past it a new stream is refused with {@code 503
+ * too_many_streams} and Retry-After, so idle listeners cannot take every connection of the node
+ * (submits share them). A stream's slot is given back when it ends or its client goes.
  */
 public final class EventRoutes extends AllDirectives {
   /** How often a stream whose live events are down polls its job instead. */
   private static final Duration POLL = Duration.ofSeconds(1);
   /** How often a live stream checks the job itself, in case its final event was lost. */
   private static final Duration WATCHDOG = Duration.ofSeconds(5);
+  /** Retry-After (seconds) of a stream refused because this node's streams are all taken. */
+  private static final long STREAMS_RETRY_AFTER_SECONDS = 5;
+  /**
+   * A slot taken for a stream whose response never started (the client left before it was
+   * sent) is given back after this long; a stream that starts later is counted again then.
+   */
+  private static final Duration UNSTARTED_SLOT = Duration.ofSeconds(10);
 
   private final ClusterSharding sharding;
   private final LiveEvents live; // null when no Redis is configured
   private final JournalJobs journal;
   private final Duration askTimeout;
   private final Duration heartbeat;
+  private final ActorSystem<?> system;
+  private final int maxStreams;
+  /** SSE streams of this node: started, or answered and about to start. */
+  private final AtomicInteger openStreams = new AtomicInteger();
 
   public EventRoutes(ActorSystem<?> system, LiveEvents live, JournalJobs journal, Duration askTimeout,
-      Duration heartbeat) {
+      Duration heartbeat, int maxStreams) {
     this.sharding = ClusterSharding.get(system);
+    this.system = system;
     this.live = live;
     this.journal = journal;
     this.askTimeout = askTimeout;
     this.heartbeat = heartbeat;
+    this.maxStreams = maxStreams;
   }
 
   public Route routes() {
@@ -72,7 +92,8 @@ public final class EventRoutes extends AllDirectives {
   /** Current state, then live events of this job until its final one. */
   private Source<ServerSentEvent, NotUsed> liveJobEvents(String id, EntityRef<ReportJob.Command> job) {
     // Subscribed before the state is read (prepend materializes both), so nothing falls between.
-    Source<LiveEvents.Event, NotUsed> events = live.source().filter(e -> e.jobId().equals(id));
+    // Filtered before the client's buffer: other jobs' events never take this job's place in it.
+    Source<LiveEvents.Event, NotUsed> events = live.source(e -> e.jobId().equals(id));
     Source<LiveEvents.Event, NotUsed> state = Source.completionStage(JobRoutes.askView(job, askTimeout))
         .mapConcat(v -> v.map(view -> List.of(asEvent(view, "state"))).orElse(List.of()));
     Source<LiveEvents.Event, NotUsed> watchdog = Source.tick(WATCHDOG, WATCHDOG, NotUsed.notUsed())
@@ -158,8 +179,66 @@ public final class EventRoutes extends AllDirectives {
     return stream(events);
   }
 
+  /** Answers with the stream if this node has a free slot for it, else 503 too_many_streams. */
   private Route stream(Source<ServerSentEvent, NotUsed> events) {
-    return completeOK(events.keepAlive(heartbeat, ServerSentEvent::heartbeat), EventStreamMarshalling.toEventStream());
+    StreamSlot slot = StreamSlot.take(openStreams, maxStreams);
+    if (slot == null) {
+      return complete(Json.error(org.apache.pekko.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE, "too_many_streams",
+              "this node serves at most " + maxStreams + " event streams at once (reports.http.max-sse-streams); "
+                  + "retry later or on another node")
+          .addHeader(RetryAfter.create(STREAMS_RETRY_AFTER_SECONDS)));
+    }
+    system.scheduler().scheduleOnce(UNSTARTED_SLOT, slot::giveBackIfUnstarted, system.executionContext());
+    Source<ServerSentEvent, NotUsed> counted = events.keepAlive(heartbeat, ServerSentEvent::heartbeat)
+        .watchTermination((notUsed, done) -> {
+          slot.started();
+          // Completes when the stream ends, fails, or is cancelled because its client went away.
+          done.whenComplete((d, failure) -> slot.ended());
+          return notUsed;
+        });
+    return completeOK(counted, EventStreamMarshalling.toEventStream());
+  }
+
+  /**
+   * One counted stream: taken when the route answers (so the cap holds however many clients
+   * come at once), marked started when its response starts, given back when it ends; given back
+   * as well if it never starts (the response was not sent), and then counted again should it
+   * start after all.
+   */
+  private static final class StreamSlot {
+    private static final int TAKEN = 0;
+    private static final int STARTED = 1;
+    private static final int GIVEN_BACK = 2;
+
+    private final AtomicInteger open;
+    private final AtomicInteger state = new AtomicInteger(TAKEN);
+
+    private StreamSlot(AtomicInteger open) {
+      this.open = open;
+    }
+
+    /** A slot, or null when {@code max} streams are open. */
+    static StreamSlot take(AtomicInteger open, int max) {
+      while (true) {
+        int n = open.get();
+        if (n >= max) return null;
+        if (open.compareAndSet(n, n + 1)) return new StreamSlot(open);
+      }
+    }
+
+    void started() {
+      if (state.compareAndSet(TAKEN, STARTED)) return;
+      // Given back before it started: it runs all the same (its response is out), so it counts.
+      if (state.compareAndSet(GIVEN_BACK, STARTED)) open.incrementAndGet();
+    }
+
+    void ended() {
+      if (state.compareAndSet(STARTED, GIVEN_BACK)) open.decrementAndGet();
+    }
+
+    void giveBackIfUnstarted() {
+      if (state.compareAndSet(TAKEN, GIVEN_BACK)) open.decrementAndGet();
+    }
   }
 
   private static LiveEvents.Event asEvent(JobView view, String event) {

@@ -134,10 +134,20 @@ public final class JobRoutes extends AllDirectives {
     JsonNode startup = body.get("startup");
     if (startup == null || startup.isNull()) return invalid("invalid_startup", "startup is required");
     if (!startup.isTextual()) return invalid("invalid_startup", "startup must be a string");
-    String name = startup.textValue().strip();
-    if (name.isEmpty()) return invalid("invalid_startup", "startup must not be empty");
-    if (name.codePoints().anyMatch(Character::isISOControl)) {
-      return invalid("invalid_startup", "startup must not contain control characters");
+    String name = stripSpaces(startup.textValue());
+    if (name.isEmpty()) return invalid("invalid_startup", "startup must not be empty or only spaces");
+    int bad = firstOf(name, JobRoutes::isControlOrLineBreak);
+    if (bad >= 0) {
+      return invalid("invalid_startup", "startup must not contain control characters or line breaks (found "
+          + codePoint(bad) + ")");
+    }
+    bad = firstOf(name, cp -> Character.getType(cp) == Character.FORMAT);
+    if (bad >= 0) {
+      return invalid("invalid_startup", "startup must not contain invisible formatting characters such as bidi "
+          + "controls or zero-width characters (found " + codePoint(bad) + ")");
+    }
+    if (firstOf(name, cp -> Character.getType(cp) == Character.SURROGATE) >= 0) {
+      return invalid("invalid_startup", "startup must be valid Unicode text (it holds an unpaired surrogate)");
     }
     if (name.codePointCount(0, name.length()) > settings.maxStartupLength()) {
       return invalid("invalid_startup", "startup is longer than " + settings.maxStartupLength() + " characters");
@@ -153,6 +163,41 @@ public final class JobRoutes extends AllDirectives {
       provider = p.textValue();
     }
     return new SubmitInput(name, provider, null);
+  }
+
+  /**
+   * Every Unicode space, not only what {@link String#strip()} knows: it keeps the no-break
+   * spaces (U+00A0, U+2007, U+202F), so a name made of them alone would pass as not blank.
+   */
+  private static boolean isUnicodeSpace(int cp) {
+    return Character.isWhitespace(cp) || Character.isSpaceChar(cp);
+  }
+
+  /** The text without Unicode spaces at either end. */
+  private static String stripSpaces(String s) {
+    int start = 0;
+    int end = s.length();
+    while (start < end && isUnicodeSpace(s.codePointAt(start))) start += Character.charCount(s.codePointAt(start));
+    while (end > start && isUnicodeSpace(s.codePointBefore(end))) end -= Character.charCount(s.codePointBefore(end));
+    return s.substring(start, end);
+  }
+
+  /**
+   * Control characters (C0, DEL, C1) and line or paragraph separators (U+2028, U+2029): inside
+   * a name they would break or forge lines in logs.
+   */
+  private static boolean isControlOrLineBreak(int cp) {
+    int type = Character.getType(cp);
+    return Character.isISOControl(cp) || type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR;
+  }
+
+  /** The first code point of {@code s} that {@code test} accepts, or -1. */
+  private static int firstOf(String s, java.util.function.IntPredicate test) {
+    return s.codePoints().filter(test).findFirst().orElse(-1);
+  }
+
+  private static String codePoint(int cp) {
+    return String.format("U+%04X", cp);
   }
 
   private static SubmitInput invalid(String error, Object detail) {

@@ -11,6 +11,7 @@ import org.apache.pekko.stream.javadsl.Keep;
 import org.apache.pekko.stream.javadsl.Source;
 import org.apache.pekko.stream.javadsl.SourceQueueWithComplete;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,19 +58,28 @@ public final class LiveEvents {
     return redis.liveEventsUp();
   }
 
-  /**
-   * Events that arrive from the moment the source is materialized, through a buffer of this
-   * client's own. A BroadcastHub starts a new consumer at the oldest element it still holds (up
-   * to 255 older ones), so those are dropped by arrival number; and the hub never runs more than
-   * its buffer ahead of its slowest consumer, so each consumer drains into its own buffer, which
-   * drops its oldest events when its client does not keep up, instead of stalling the hub.
-   */
+  /** Every event of the cluster, from the moment the source is materialized (see {@link #source(Predicate)}). */
   public Source<Event, NotUsed> source() {
+    return source(e -> true);
+  }
+
+  /**
+   * The events {@code which} accepts, from the moment the source is materialized, through a
+   * buffer of this client's own. A BroadcastHub starts a new consumer at the oldest element it
+   * still holds (up to 255 older ones), so those are dropped by arrival number; and the hub never
+   * runs more than its buffer ahead of its slowest consumer, so each consumer drains into its own
+   * buffer, which drops its oldest events when its client does not keep up, instead of stalling
+   * the hub. The filter comes before that buffer: a client that follows one job buffers only that
+   * job's events, so however many events of other jobs pass while it is slow, they never push its
+   * own out.
+   */
+  public Source<Event, NotUsed> source(Predicate<Event> which) {
     return Source.fromMaterializer((mat, attributes) -> {
           listeners.incrementAndGet();
           long seenBefore = arrived.get();
           return hub.dropWhile(n -> n.seq() <= seenBefore)
               .map(Numbered::event)
+              .filter(which::test)
               .buffer(CLIENT_BUFFER, OverflowStrategy.dropHead())
               .watchTermination((notUsed, done) -> {
                 done.whenComplete((d, failure) -> listeners.decrementAndGet());

@@ -16,8 +16,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.Iterator;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.TimeUnit;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,6 +37,16 @@ import org.slf4j.LoggerFactory;
  * writes are issued in announcement order, so a repair never puts back an older state. Running
  * jobs also re-announce themselves periodically (see ReportJob), which repairs a flushed Redis
  * without any outage seen here.
+ *
+ * <p>The unconfirmed views are bounded ({@code reports.redis.max-pending-repairs}): a long outage
+ * must not grow the node's memory with every job it runs. Past the bound the view dropped is the
+ * oldest one of a <em>running</em> job (the new view itself, if it is a running job's and only
+ * finished jobs' views are kept): a running job re-announces its whole view every
+ * mirror-refresh, so once Redis is back its hash is right again within that bound anyway.
+ * Finished jobs' views are kept before any running job's, because nothing else re-sends them;
+ * only when every kept view is a finished job's does the oldest of those go. Its hash then keeps
+ * the last state Redis confirmed (none, if Redis came back empty) until the job is woken again
+ * (see the README).
  */
 public final class RedisStatusMirror implements JobMirror {
   private static final Logger log = LoggerFactory.getLogger(RedisStatusMirror.class);
@@ -70,16 +84,35 @@ public final class RedisStatusMirror implements JobMirror {
   private final RedisConnections redis;
   private final String prefix;
   private final Duration finishedTtl;
-  private final Map<String, Unconfirmed> pending = new ConcurrentHashMap<>();
-  /** Held while issuing a job's commands: Redis then applies them in announcement order. */
+  /**
+   * Held while issuing a job's commands (Redis then applies them in announcement order), and
+   * guarding the two maps below.
+   */
   private final Object issuing = new Object();
+  /** Unconfirmed views of running jobs, per job id, oldest announcement first. */
+  private final LinkedHashMap<String, Unconfirmed> running = new LinkedHashMap<>();
+  /** Unconfirmed views of finished jobs, per job id, oldest announcement first. */
+  private final LinkedHashMap<String, Unconfirmed> finished = new LinkedHashMap<>();
+  private final int maxPending;
+  private final AtomicLong dropped = new AtomicLong();
   private final Timer lag;
 
-  public RedisStatusMirror(RedisConnections redis, String prefix, Duration finishedTtl, Timer lag) {
+  /**
+   * @param maxPending most unconfirmed views kept for repair (at least 1); see the class comment
+   *     for which go past it
+   */
+  public RedisStatusMirror(RedisConnections redis, String prefix, Duration finishedTtl, int maxPending,
+      MeterRegistry registry, Timer lag) {
+    if (maxPending < 1) throw new IllegalArgumentException("reports.redis.max-pending-repairs must be at least 1");
     this.redis = redis;
     this.prefix = prefix;
     this.finishedTtl = finishedTtl;
+    this.maxPending = maxPending;
     this.lag = lag;
+    Gauge.builder("reports_mirror_pending_repairs", this, RedisStatusMirror::pendingRepairs)
+        .description("job views Redis has not confirmed yet, kept to be written again").register(registry);
+    FunctionCounter.builder("reports_mirror_repairs_dropped", this, RedisStatusMirror::droppedRepairs)
+        .description("unconfirmed job views dropped past reports.redis.max-pending-repairs").register(registry);
     redis.whileUp(this::repair);
   }
 
@@ -87,9 +120,16 @@ public final class RedisStatusMirror implements JobMirror {
     return prefix + "job:" + jobId;
   }
 
-  /** Jobs whose latest transition is not in Redis yet. */
+  /** Jobs whose latest transition is not in Redis yet (and is kept to be written again). */
   public int pendingRepairs() {
-    return pending.size();
+    synchronized (issuing) {
+      return running.size() + finished.size();
+    }
+  }
+
+  /** Unconfirmed views dropped past the bound since the node started. */
+  public long droppedRepairs() {
+    return dropped.get();
   }
 
   @Override
@@ -97,9 +137,37 @@ public final class RedisStatusMirror implements JobMirror {
     Unconfirmed latest = new Unconfirmed(view, seq, incarnation);
     synchronized (issuing) {
       // Supersedes whatever older view of this job missed Redis: it must never be written after this one.
-      pending.put(view.jobId(), latest);
+      running.remove(view.jobId());
+      finished.remove(view.jobId());
+      keep(latest);
       redis.commands().ifPresent(commands -> write(commands, latest, change));
     }
+  }
+
+  /** Keeps a view until Redis confirms it, dropping one past the bound (under {@link #issuing}). */
+  private void keep(Unconfirmed entry) {
+    boolean isFinished = entry.view.state().isTerminal();
+    if (running.size() + finished.size() >= maxPending) {
+      Map<String, Unconfirmed> from = !running.isEmpty() ? running : isFinished ? finished : null;
+      if (from != null) {
+        Iterator<Map.Entry<String, Unconfirmed>> oldest = from.entrySet().iterator();
+        oldest.next();
+        oldest.remove();
+      }
+      long n = dropped.incrementAndGet();
+      if (n == 1 || n % 1000 == 0) {
+        log.warn("status mirror: {} views wait for Redis (reports.redis.max-pending-repairs); {} dropped so far, "
+            + "running jobs first (their refresh re-sends them)", maxPending, n);
+      }
+      if (from == null) return; // only finished jobs' views are kept: this running job's refresh re-sends it
+    }
+    (isFinished ? finished : running).put(entry.view.jobId(), entry);
+  }
+
+  /** The view kept for this job, if any (under {@link #issuing}). */
+  private Unconfirmed kept(String jobId) {
+    Unconfirmed e = running.get(jobId);
+    return e != null ? e : finished.get(jobId);
   }
 
   /** Issues the write (under {@link #issuing}); the entry leaves the pending map once Redis confirmed it. */
@@ -109,7 +177,9 @@ public final class RedisStatusMirror implements JobMirror {
     writeHash(redisCommands, entry, change).whenComplete((ok, failure) -> {
       entry.inFlight = false;
       if (failure == null) {
-        pending.remove(entry.view.jobId(), entry);
+        synchronized (issuing) {
+          (entry.view.state().isTerminal() ? finished : running).remove(entry.view.jobId(), entry);
+        }
         lag.record(System.nanoTime() - announced, TimeUnit.NANOSECONDS);
       }
     });
@@ -171,13 +241,18 @@ public final class RedisStatusMirror implements JobMirror {
   /** Writes every view that missed Redis; runs on every health check while Redis is up. */
   void repair() {
     Optional<RedisAsyncCommands<String, String>> commands = redis.commands();
-    if (commands.isEmpty() || pending.isEmpty()) return;
+    if (commands.isEmpty()) return;
+    List<Unconfirmed> todo;
+    synchronized (issuing) {
+      if (running.isEmpty() && finished.isEmpty()) return;
+      todo = new ArrayList<>(finished.values());
+      todo.addAll(running.values());
+    }
     int n = 0;
-    for (Map.Entry<String, Unconfirmed> e : pending.entrySet()) {
+    for (Unconfirmed entry : todo) {
       synchronized (issuing) {
-        Unconfirmed entry = e.getValue();
-        // Skip a write under way, and a view superseded meanwhile (its successor is written).
-        if (entry.inFlight || pending.get(e.getKey()) != entry) continue;
+        // Skip a write under way, and a view superseded or dropped meanwhile.
+        if (entry.inFlight || kept(entry.view.jobId()) != entry) continue;
         write(commands.get(), entry, Change.RESYNC);
         n++;
       }

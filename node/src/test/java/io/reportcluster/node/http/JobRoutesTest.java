@@ -600,6 +600,66 @@ class JobRoutesTest {
     assertThat(jobsInJournal()).as("jobs in the journal").isEqualTo(jobsBefore);
   }
 
+  /** Names refused whatever else they hold: (why, name, what the detail says). */
+  static Stream<Arguments> refusedStartups() {
+    String empty = "startup must not be empty or only spaces";
+    String control = "startup must not contain control characters or line breaks (found ";
+    String format = "startup must not contain invisible formatting characters such as bidi controls or zero-width "
+        + "characters (found ";
+    List<Arguments> cases = List.of(
+        // Only spaces, of any kind: String.strip() alone keeps the no-break ones.
+        arguments("only no-break spaces U+00A0", "\\u00A0\\u00A0\\u00A0", empty),
+        arguments("only figure space U+2007", "\\u2007", empty),
+        arguments("only narrow no-break space U+202F", "\\u202F\\u202F", empty),
+        arguments("only ideographic space U+3000", "\\u3000", empty),
+        arguments("a mix of Unicode spaces", " \\u00A0\\t\\u2003\\u205F\\u1680\\u202F\\u3000\\u2028 ", empty),
+        // Control characters and line breaks inside the name.
+        arguments("NUL", "Acme\\u0000Corp", control + "U+0000)"),
+        arguments("BEL", "Acme\\u0007", control + "U+0007)"),
+        arguments("newline", "Acme\\nINFO forged log line", control + "U+000A)"),
+        arguments("DEL", "Acme\\u007FCorp", control + "U+007F)"),
+        arguments("C1 next line U+0085", "Acme\\u0085Corp", control + "U+0085)"),
+        arguments("line separator U+2028", "Acme\\u2028Corp", control + "U+2028)"),
+        arguments("paragraph separator U+2029", "Acme\\u2029Corp", control + "U+2029)"),
+        // Bidi controls: the name would display in another order than it is stored.
+        arguments("right-to-left override U+202E", "Acme\\u202Egnp.exe", format + "U+202E)"),
+        arguments("left-to-right embedding U+202A", "\\u202AAcme", format + "U+202A)"),
+        arguments("right-to-left embedding U+202B", "Acme\\u202B", format + "U+202B)"),
+        arguments("pop directional formatting U+202C", "Ac\\u202Cme", format + "U+202C)"),
+        arguments("left-to-right override U+202D", "Ac\\u202Dme", format + "U+202D)"),
+        arguments("left-to-right isolate U+2066", "Ac\\u2066me", format + "U+2066)"),
+        arguments("right-to-left isolate U+2067", "Ac\\u2067me", format + "U+2067)"),
+        arguments("first strong isolate U+2068", "Ac\\u2068me", format + "U+2068)"),
+        arguments("pop directional isolate U+2069", "Ac\\u2069me", format + "U+2069)"),
+        arguments("left-to-right mark U+200E", "Acme\\u200E", format + "U+200E)"),
+        arguments("right-to-left mark U+200F", "\\u200FAcme", format + "U+200F)"),
+        arguments("Arabic letter mark U+061C", "Acme\\u061C", format + "U+061C)"),
+        // Zero-width characters: two names that look the same would be different names.
+        arguments("zero-width space U+200B", "Ac\\u200Bme", format + "U+200B)"),
+        arguments("zero-width non-joiner U+200C", "Ac\\u200Cme", format + "U+200C)"),
+        arguments("zero-width joiner U+200D", "Ac\\u200Dme", format + "U+200D)"),
+        arguments("word joiner U+2060", "Ac\\u2060me", format + "U+2060)"),
+        arguments("byte order mark U+FEFF first", "\\uFEFFAcme", format + "U+FEFF)"),
+        arguments("only a zero-width space", "\\u200B", format + "U+200B)"),
+        // Not text at all.
+        arguments("unpaired surrogate", "Acme\\uD800", "startup must be valid Unicode text"));
+    return Stream.of("/api/v1/jobs", "/generate").flatMap(path -> cases.stream().map(c -> {
+      Object[] a = c.get();
+      return arguments(path, a[0], a[1], a[2]);
+    }));
+  }
+
+  @ParameterizedTest(name = "POST {0}: {1}")
+  @MethodSource("refusedStartups")
+  @DisplayName("a startup of only (Unicode) spaces, or with control, line-break, bidi or zero-width characters, is 400 "
+      + "invalid_startup naming the character; no job is created")
+  void refusedStartup(String path, String why, String jsonEscapedName, String detail) {
+    int jobsBefore = jobsInJournal();
+    // The name as JSON escapes, exactly as a client would send it.
+    assertError(http.postJson(path, "{\"startup\": \"" + jsonEscapedName + "\"}"), 400, "invalid_startup", detail);
+    assertThat(jobsInJournal()).as("jobs in the journal").isEqualTo(jobsBefore);
+  }
+
   @Nested
   @DisplayName("the startup name")
   class StartupName {
@@ -617,8 +677,17 @@ class JobRoutesTest {
       assertThat(startupOf(created(submit(startup(padded))))).as("stored trimmed").isEqualTo(plain);
     }
 
+    @Test
+    @DisplayName("is stripped of every kind of Unicode space at its ends; spaces inside it are kept")
+    void unicodeSpacesAreStripped() {
+      String name = unique("Acme\u00A0Corp");
+      String sent = "\u00A0\u202F \u3000" + name + "\u2007\t\u00A0";
+      assertThat(startupOf(created(submit(startup(sent))))).isEqualTo(name);
+    }
+
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"Société Générale 🚀", "北京初创科技有限公司", "Ελληνικά & Ünïcødé — Ω", "Acme \"Quoted\" \\ Back/slash"})
+    @ValueSource(strings = {"Société Générale 🚀", "北京初创科技有限公司", "Ελληνικά & Ünïcødé — Ω", "Acme \"Quoted\" \\ Back/slash",
+        "شركة ناشئة", "Love ❤️ Inc 🇫🇷", "Crème Brûlée Ltd.\u00A0(Paris)"})
     @DisplayName("round-trips any Unicode text unchanged: in the job, in the provider's calls, in the report")
     void unicodeRoundTrip(String name) {
       HttpJson.Reply accepted = track(http.postJson("/generate", startup(name)));

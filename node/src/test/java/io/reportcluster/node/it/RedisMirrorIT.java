@@ -569,6 +569,157 @@ class RedisMirrorIT {
     }
   }
 
+  // ------------------------------------------------------------------------------------------
+
+  @Nested
+  @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+  @DisplayName("with a bound on unconfirmed writes (reports.redis.max-pending-repairs)")
+  class WithABoundOnUnconfirmedWrites {
+    private static final int MAX_PENDING = 4;
+    private static final int RUNNING = 6;
+    private static final int FINISHED = 6;
+    private static final Duration MIRROR_REFRESH = Duration.ofSeconds(2);
+    private static final Duration HEALTH_INTERVAL = Duration.ofMillis(500);
+    /** mirror-refresh + health-interval, and a margin for a loaded machine. */
+    private static final Duration CONVERGENCE = Duration.ofSeconds(10);
+
+    private TestDatabase db;
+    private RedisServer server;
+    private RedisProbe redis;
+    private HeldCallsProvider provider;
+    private ReportNode node;
+    private HttpJson http;
+
+    @BeforeAll
+    void startNode() {
+      db = new TestDatabase();
+      server = RedisServer.start();
+      redis = new RedisProbe(server.url(), RedisProbe.uniquePrefix());
+      Config config = db.nodeConfig("""
+          reports.redis.url = "%s"
+          reports.redis.prefix = "%s"
+          reports.redis.finished-ttl = %ds
+          reports.redis.mirror-refresh = %dms
+          reports.redis.health-interval = %dms
+          reports.redis.command-timeout = 1s
+          reports.redis.max-pending-repairs = %d
+          reports.job.steps = [a, b, c]
+          # The held calls of the running jobs, and a free caller for the jobs that finish.
+          reports.llm.callers = 8
+          """.formatted(server.url(), redis.prefix(), FINISHED_TTL_SECONDS, MIRROR_REFRESH.toMillis(),
+          HEALTH_INTERVAL.toMillis(), MAX_PENDING));
+      provider = new HeldCallsProvider(simulated(config, Duration.ofMillis(30)));
+      node = ReportNode.start(config, ProviderRegistry.of(provider));
+      http = new HttpJson(node.baseUrl());
+      Await.until(WAIT, "node sees its Redis", () -> "ok".equals(http.get("/api/v1/health").text("status")));
+    }
+
+    @AfterAll
+    void stopNode() {
+      try {
+        if (provider != null) provider.releaseAll();
+        if (node != null) node.close();
+      } finally {
+        try {
+          if (redis != null) redis.close();
+        } finally {
+          if (server != null) server.close();
+          if (db != null) db.close();
+        }
+      }
+    }
+
+    @Test
+    @DisplayName("during an outage the unconfirmed writes stay at the bound, running jobs' views are dropped first; "
+        + "once Redis is back running jobs converge by their refresh, finished ones kept are repaired, finished ones "
+        + "dropped are read from the job")
+    void unconfirmedWritesStayAtTheBound() {
+      // Running jobs, every call held: each is STARTED at step a, mirrored, nothing left to repair.
+      List<String> running = new ArrayList<>();
+      List<HeldCall> calls = new ArrayList<>();
+      for (int i = 0; i < RUNNING; i++) {
+        provider.hold("Bound-Running-" + i);
+        running.add(submit(http, "Bound-Running-" + i));
+        calls.add(provider.nextCall("Bound-Running-" + i, WAIT));
+      }
+      for (String id : running) awaitHash(redis, id, h -> "STARTED".equals(h.get("state")));
+      Await.until(WAIT, "every write confirmed", () -> metric("reports_mirror_pending_repairs") == 0);
+      double droppedBefore = metric("reports_mirror_repairs_dropped_total");
+
+      server.kill();
+      awaitReply(() -> http.get("/api/v1/health"), r -> "degraded".equals(r.text("status")), "health degraded");
+
+      // Every running job completes step a and starts step b: 6 jobs with news Redis has not seen.
+      for (int i = 0; i < RUNNING; i++) {
+        calls.get(i).answer("notes on a");
+        calls.set(i, provider.nextCall("Bound-Running-" + i, WAIT));
+        String id = running.get(i);
+        Await.until(WAIT, id + " at step b", () -> "b".equals(http.get("/api/v1/jobs/" + id).text("current_step")));
+        assertThat(metric("reports_mirror_pending_repairs")).as("unconfirmed writes after %d jobs moved", i + 1)
+            .isLessThanOrEqualTo(MAX_PENDING);
+      }
+      assertThat(metric("reports_mirror_pending_repairs")).isEqualTo(MAX_PENDING);
+      assertThat(metric("reports_mirror_repairs_dropped_total") - droppedBefore).as("views dropped")
+          .isGreaterThanOrEqualTo(RUNNING - MAX_PENDING);
+
+      // Jobs that finish during the outage, one after the other: their final views are kept before any
+      // running job's, and past the bound the oldest finished one goes.
+      List<String> finished = new ArrayList<>();
+      for (int i = 0; i < FINISHED; i++) {
+        String id = submit(http, "Bound-Finished-" + i);
+        finished.add(id);
+        Await.until(WAIT, id + " SUCCESS in the journal", () -> succeeded(db, List.of(id)).size() == 1);
+        assertThat(metric("reports_mirror_pending_repairs")).as("unconfirmed writes after %d jobs finished", i + 1)
+            .isLessThanOrEqualTo(MAX_PENDING);
+      }
+      assertThat(metric("reports_mirror_pending_repairs")).isEqualTo(MAX_PENDING);
+      List<String> keptFinished = finished.subList(FINISHED - MAX_PENDING, FINISHED);
+      List<String> droppedFinished = finished.subList(0, FINISHED - MAX_PENDING);
+
+      server.restart();
+      assertThat(redis.job(running.get(0))).as("the restarted Redis is empty").isEmpty();
+      awaitReply(() -> http.get("/api/v1/health"), r -> "up".equals(r.text("redis")), "the node sees Redis again");
+
+      // Finished jobs whose view was kept: repaired at the first health check.
+      for (String id : keptFinished) awaitHash(redis, id, CONVERGENCE, h -> "SUCCESS".equals(h.get("state")));
+      // Running jobs, all dropped from the repairs: their own refresh writes them again.
+      for (String id : running) awaitMirrorEqualsJob(node.baseUrl(), redis, id, "after the outage");
+      for (String id : running) assertThat(redis.job(id)).containsEntry("current_step", "b");
+      Await.until(WAIT, "nothing left to repair", () -> metric("reports_mirror_pending_repairs") == 0);
+      // Finished jobs whose final view was dropped: the emptied Redis has no hash for them (unless the
+      // job was woken since, which re-announces it), so reads ask the job, and answer right.
+      for (String id : droppedFinished) {
+        assertThat(redis.job(id).getOrDefault("state", "SUCCESS")).as("hash of %s", id).isEqualTo("SUCCESS");
+        HttpJson.Reply r = http.get("/api/v1/jobs/" + id);
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.text("state")).isEqualTo("SUCCESS");
+      }
+
+      // The running jobs go on to the end, mirrored all the way.
+      for (int i = 0; i < RUNNING; i++) provider.release("Bound-Running-" + i);
+      Await.until(WAIT, "running jobs SUCCESS in the journal", () -> succeeded(db, running).size() == RUNNING);
+      awaitNone(CONVERGENCE, "job whose hash does not say SUCCESS", () -> notConverged(redis, running));
+    }
+
+    /** A value of this node's /metrics (Prometheus text), summed over its label sets. */
+    private double metric(String name) {
+      try {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create(node.baseUrl() + "/metrics")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        List<String> lines = r.body().lines().filter(l -> l.startsWith(name + "{") || l.startsWith(name + " ")).toList();
+        assertThat(lines).as("%s in /metrics", name).isNotEmpty();
+        return lines.stream().mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+  }
+
   // ------------------------------------------------------------------------------------------ helpers
 
   private static LlmProvider simulated(Config config, Duration latency) {

@@ -31,8 +31,8 @@ class StatusMirrorFencingTest {
     connections = new RedisConnections(redis.url(), redis.prefix() + "events", Duration.ofSeconds(2), Duration.ofMillis(200));
     connections.start();
     Await.until(Duration.ofSeconds(10), "Redis connected", connections::isUp);
-    mirror = new RedisStatusMirror(connections, redis.prefix(), Duration.ofHours(1),
-        new SimpleMeterRegistry().timer("lag"));
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    mirror = new RedisStatusMirror(connections, redis.prefix(), Duration.ofHours(1), 100, registry, registry.timer("lag"));
   }
 
   @AfterEach

@@ -49,6 +49,7 @@ public final class SseClient implements AutoCloseable {
 
   private final int status;
   private final String contentType;
+  private final java.net.http.HttpHeaders headers;
   private final String body; // only when the response is not an event stream
   private final Stream<String> lines;
   private final BlockingQueue<Item> items = new LinkedBlockingQueue<>();
@@ -60,6 +61,7 @@ public final class SseClient implements AutoCloseable {
   private SseClient(HttpResponse<Stream<String>> response) {
     this.status = response.statusCode();
     this.contentType = response.headers().firstValue("Content-Type").orElse("");
+    this.headers = response.headers();
     if (status == 200 && contentType.startsWith("text/event-stream")) {
       this.body = null;
       this.lines = response.body();
@@ -98,6 +100,11 @@ public final class SseClient implements AutoCloseable {
 
   public String contentType() {
     return contentType;
+  }
+
+  /** A response header, if the response has it. */
+  public java.util.Optional<String> header(String name) {
+    return headers.firstValue(name);
   }
 
   public boolean isEventStream() {

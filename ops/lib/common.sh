@@ -7,6 +7,18 @@ NODE_JAR_DIR="$REPO_ROOT/node/target"
 log() { echo "[$(basename "$0")] $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# Under set -e a failing command ends the script with no word at all (ops/run on a fresh clone
+# once exited 2 in silence). Name the command, its status and where it ran instead. errtrace
+# makes the trap fire inside functions too; it is also inherited by command substitutions,
+# whose failure the enclosing command reports again, so only the top-level shell speaks.
+on_error() {
+  local status=$1 line=$2 command=$3 file=$4
+  [ "$BASH_SUBSHELL" -eq 0 ] || return 0
+  log "error: '$command' failed with status $status (${file#"$REPO_ROOT"/} line $line)"
+}
+set -o errtrace
+trap 'on_error $? "$LINENO" "$BASH_COMMAND" "${BASH_SOURCE[0]}"' ERR
+
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root for: $*"; fi
 }

@@ -7,14 +7,33 @@ NODE_JAR_DIR="$REPO_ROOT/node/target"
 log() { echo "[$(basename "$0")] $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
+# Under set -e a failing command ends the script with no word at all (ops/run on a fresh clone
+# once exited 2 in silence). Name the command, its status and where it ran instead. errtrace
+# makes the trap fire inside functions too; it is also inherited by command substitutions,
+# whose failure the enclosing command reports again, so only the top-level shell speaks.
+on_error() {
+  local status=$1 line=$2 command=$3 file=$4
+  [ "$BASH_SUBSHELL" -eq 0 ] || return 0
+  log "error: '$command' failed with status $status (${file#"$REPO_ROOT"/} line $line)"
+}
+set -o errtrace
+trap 'on_error $? "$LINENO" "$BASH_COMMAND" "${BASH_SOURCE[0]}"' ERR
+
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else die "need root for: $*"; fi
 }
 
+# The node's jar, or nothing when it is not built yet. A glob, not `ls | head`: on a fresh
+# clone (no node/target) ls fails and, under set -euo pipefail, so did every script that asked.
+node_jar() {
+  local jars=("$NODE_JAR_DIR"/reportcluster-node-*.jar)
+  if [ -e "${jars[0]}" ]; then echo "${jars[0]}"; fi
+}
+
 # Builds the node unless its jar is newer than every source and config file.
 build_node() {
-  local jar stamp
-  jar=$(ls "$NODE_JAR_DIR"/reportcluster-node-*.jar 2>/dev/null | head -n 1)
+  local jar
+  jar=$(node_jar)
   if [ -n "$jar" ] && [ -d "$NODE_JAR_DIR/lib" ] \
      && [ -z "$(find "$REPO_ROOT/pom.xml" "$REPO_ROOT/protocol" "$REPO_ROOT/node/pom.xml" "$REPO_ROOT/node/src/main" \
                   -newer "$jar" -type f -not -path '*/target/*' 2>/dev/null | head -n 1)" ]; then
@@ -23,12 +42,17 @@ build_node() {
   command -v mvn >/dev/null || die "Maven (mvn) is needed to build the node: apt-get install maven"
   log "building the node (mvn package, tests skipped)..."
   (cd "$REPO_ROOT" && mvn -q -B -DskipTests package) || die "build failed"
+  [ -n "$(node_jar)" ] || die "the build made no $NODE_JAR_DIR/reportcluster-node-*.jar"
+}
+
+# For scripts that start a node without building it. Checked in the calling shell: a die inside
+# "$(node_classpath)" would only end the substitution, and java would start without the jar.
+require_built_node() {
+  [ -n "$(node_jar)" ] && [ -d "$NODE_JAR_DIR/lib" ] || die "the node is not built (no jar in $NODE_JAR_DIR): run ops/run or mvn -DskipTests package"
 }
 
 node_classpath() {
-  local jar
-  jar=$(ls "$NODE_JAR_DIR"/reportcluster-node-*.jar | head -n 1)
-  echo "$jar:$NODE_JAR_DIR/lib/*"
+  echo "$(node_jar):$NODE_JAR_DIR/lib/*"
 }
 
 # PostgreSQL on 127.0.0.1:5432: started when installed but stopped, installed when missing.

@@ -8,6 +8,8 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Locale;
+import java.util.Properties;
 
 /**
  * Creates the journal tables at start when they are missing, so a fresh machine needs no
@@ -24,7 +26,19 @@ public final class JournalSchema {
     if (!db.getBoolean("create-schema")) return;
     String dialect = db.getString("schema-dialect");
     String ddl = read("db/" + dialect + ".sql");
-    try (Connection c = DriverManager.getConnection(db.getString("url"), db.getString("user"), db.getString("password"));
+    String url = db.getString("url");
+    Properties props = new Properties();
+    props.setProperty("user", db.getString("user"));
+    props.setProperty("password", db.getString("password"));
+    // H2 records its errors in a .trace.db file beside the database. When the database's folder
+    // cannot be created (a bad path), neither can that file, and H2 then prints a stack trace to
+    // stdout and stderr itself, around the one line the node reports the failure with. The
+    // setting lasts while the database is open (the node's life with DB_CLOSE_DELAY=-1): errors
+    // still reach the caller, which logs them. A URL that sets it keeps its own value.
+    if (dialect.equals("h2") && !url.toUpperCase(Locale.ROOT).contains("TRACE_LEVEL_FILE")) {
+      props.setProperty("TRACE_LEVEL_FILE", "0");
+    }
+    try (Connection c = DriverManager.getConnection(url, props);
         Statement st = c.createStatement()) {
       c.setAutoCommit(true);
       if (dialect.equals("postgres")) {
@@ -37,7 +51,7 @@ public final class JournalSchema {
         if (!stmt.isEmpty()) st.execute(stmt);
       }
     } catch (SQLException e) {
-      throw new IllegalStateException("cannot create the journal schema at " + db.getString("url") + ": " + e.getMessage(), e);
+      throw new IllegalStateException("cannot create the journal schema at " + url + ": " + e.getMessage(), e);
     }
   }
 

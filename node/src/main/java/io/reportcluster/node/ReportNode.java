@@ -9,15 +9,15 @@ import io.reportcluster.node.http.NodeRoutes;
 import io.reportcluster.node.job.JobSettings;
 import io.reportcluster.node.job.ReportJob;
 import io.reportcluster.node.llm.LlmCallerPool;
-import io.reportcluster.node.llm.LlmProvider;
+import io.reportcluster.node.llm.provider.LlmProvider;
 import io.reportcluster.node.llm.PoolMetrics;
-import io.reportcluster.node.llm.ProviderRegistry;
-import io.reportcluster.node.llm.SimulatedProvider;
+import io.reportcluster.node.llm.provider.ProviderRegistry;
+import io.reportcluster.node.llm.provider.SimulatedProvider;
 import io.reportcluster.node.metrics.NodeMetrics;
 import io.reportcluster.node.mirror.JobMirror;
 import io.reportcluster.node.mirror.LiveEvents;
-import io.reportcluster.node.mirror.NodeStatsPublisher;
-import io.reportcluster.node.mirror.RedisConnections;
+import io.reportcluster.node.redis.NodeStatsStore;
+import io.reportcluster.node.redis.RedisConnections;
 import io.reportcluster.node.mirror.RedisStatusMirror;
 import io.reportcluster.node.persistence.JournalSchema;
 import java.net.InetSocketAddress;
@@ -33,10 +33,10 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.Props;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import io.reportcluster.node.cluster.DiscoveryRegistration;
+import io.reportcluster.node.redis.DiscoveryRegistration;
 import io.reportcluster.node.cluster.SelfDowned;
 import io.reportcluster.node.persistence.JournalJobs;
-import io.reportcluster.node.cluster.RedisServiceDiscovery;
+import io.reportcluster.node.redis.RedisServiceDiscovery;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -144,7 +144,7 @@ public final class ReportNode implements AutoCloseable {
         startManagement(system, config, redis, prefix, bootstrap, reports.getDuration("cluster.discovery-ttl"));
       }
       if (redis != null) {
-        NodeStatsPublisher stats = new NodeStatsPublisher(redis, prefix, nodeName,
+        NodeStatsStore stats = new NodeStatsStore(redis, prefix, nodeName,
             "http://" + binding.localAddress().getHostString() + ":" + binding.localAddress().getPort(), metrics,
             redisConfig.getDuration("node-stats-ttl"));
         CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "remove-node-stats",

@@ -1,5 +1,7 @@
 package io.reportcluster.node.http;
 
+import io.reportcluster.protocol.Json;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.reportcluster.node.job.ReportJob;
 import io.reportcluster.node.mirror.LiveEvents;
@@ -79,7 +81,7 @@ public final class EventRoutes extends AllDirectives {
     return onComplete(JobRoutes.askIfExists(journal, id, job, askTimeout), tried -> {
       if (tried.isFailure() || tried.get().isEmpty()) {
         return complete(tried.isFailure()
-            ? Json.error(org.apache.pekko.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+            ? JsonResponses.error(org.apache.pekko.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
                 "the job did not answer; retry")
             : JobRoutes.unknownJob(id));
       }
@@ -168,7 +170,7 @@ public final class EventRoutes extends AllDirectives {
 
   private Route allEvents() {
     if (live == null) {
-      return complete(Json.error(org.apache.pekko.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE,
+      return complete(JsonResponses.error(org.apache.pekko.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE,
           "live_events_disabled", "this node runs without Redis; configure reports.redis.url for live events"));
     }
     Source<ServerSentEvent, NotUsed> events = live.source().map(e -> ServerSentEvent.create(e.json(), e.event()));
@@ -183,7 +185,7 @@ public final class EventRoutes extends AllDirectives {
   private Route stream(Source<ServerSentEvent, NotUsed> events) {
     StreamSlot slot = StreamSlot.take(openStreams, maxStreams);
     if (slot == null) {
-      return complete(Json.error(org.apache.pekko.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE, "too_many_streams",
+      return complete(JsonResponses.error(org.apache.pekko.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE, "too_many_streams",
               "this node serves at most " + maxStreams + " event streams at once (reports.http.max-sse-streams); "
                   + "retry later or on another node")
           .addHeader(RetryAfter.create(STREAMS_RETRY_AFTER_SECONDS)));

@@ -31,7 +31,7 @@ public final class HttpApi extends AllDirectives {
         .match(EntityStreamSizeException.class, e -> complete(JobRoutes.tooLargeResponse(maxBodyBytes)))
         .matchAny(e -> {
           log.error("unexpected error in a route", e);
-          return complete(Json.error(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error",
+          return complete(JsonResponses.error(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error",
               "the request could not be handled; see the node's log"));
         })
         .build();
@@ -45,12 +45,12 @@ public final class HttpApi extends AllDirectives {
     RejectionHandler bodyTooLarge = RejectionHandler.newBuilder()
         .handle(MalformedRequestContentRejection.class, r -> r.getCause() instanceof EntityStreamSizeException
             ? complete(JobRoutes.tooLargeResponse(maxBodyBytes))
-            : complete(Json.error(StatusCodes.BAD_REQUEST, "malformed_body", "the body could not be read")))
+            : complete(JsonResponses.error(StatusCodes.BAD_REQUEST, "malformed_body", "the body could not be read")))
         .build();
     return bodyTooLarge.withFallback(RejectionHandler.defaultHandler().mapRejectionResponse(response -> {
       String text = response.entity() instanceof HttpEntity.Strict strict ? strict.getData().utf8String() : "";
       String error = response.status().reason().toLowerCase().replace(' ', '_');
-      return Json.error(response.status(), error, text).withHeaders(response.getHeaders());
+      return JsonResponses.error(response.status(), error, text).withHeaders(response.getHeaders());
     }));
   }
 }

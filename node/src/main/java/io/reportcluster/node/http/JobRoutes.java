@@ -1,9 +1,11 @@
 package io.reportcluster.node.http;
 
+import io.reportcluster.protocol.Json;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.reportcluster.node.job.ReportJob;
-import io.reportcluster.node.llm.ProviderRegistry;
+import io.reportcluster.node.llm.provider.ProviderRegistry;
 import io.reportcluster.protocol.Api.GenerateAccepted;
 import io.reportcluster.protocol.Api.JobAccepted;
 import io.reportcluster.node.mirror.JobMirror;
@@ -95,7 +97,7 @@ public final class JobRoutes extends AllDirectives {
     SubmitInput in = validate(body);
     if (in.error() != null) return complete(in.error());
     if (idempotencyKey != null && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_IDEMPOTENCY_KEY)) {
-      return complete(Json.error(StatusCodes.BAD_REQUEST, "invalid_idempotency_key",
+      return complete(JsonResponses.error(StatusCodes.BAD_REQUEST, "invalid_idempotency_key",
           "Idempotency-Key must be 1 to " + MAX_IDEMPOTENCY_KEY + " characters"));
     }
     // The same Idempotency-Key always names the same job, on any node: no lookup table needed.
@@ -112,19 +114,19 @@ public final class JobRoutes extends AllDirectives {
       if (r instanceof ReportJob.Accepted a) {
         journal.accepted(jobId);
         // Seed clients know only 202, so an idempotent repeat answers 202 with the same job too.
-        if (seedApi) return Json.response(StatusCodes.ACCEPTED, new GenerateAccepted(jobId, "queued"));
-        return Json.response(a.created() ? StatusCodes.ACCEPTED : StatusCodes.OK,
+        if (seedApi) return JsonResponses.response(StatusCodes.ACCEPTED, new GenerateAccepted(jobId, "queued"));
+        return JsonResponses.response(a.created() ? StatusCodes.ACCEPTED : StatusCodes.OK,
             new JobAccepted(jobId, a.created() ? "queued" : "existing", a.job().state(), a.created()));
       }
       if (r instanceof ReportJob.Overloaded o) {
         // Decided by the job on the node that would run it: that node's queue is the bound.
-        return Json.error(StatusCodes.SERVICE_UNAVAILABLE, "overloaded",
+        return JsonResponses.error(StatusCodes.SERVICE_UNAVAILABLE, "overloaded",
                 "node " + o.node() + " has " + o.queueDepth() + " calls waiting (limit " + o.queueLimit()
                     + "); the job was not created; retry later")
             .addHeader(RetryAfter.create(settings.shedRetryAfter().toSeconds()));
       }
       if (r instanceof ReportJob.Expired) return notCreated();
-      return Json.error(StatusCodes.CONFLICT, "idempotency_conflict",
+      return JsonResponses.error(StatusCodes.CONFLICT, "idempotency_conflict",
           "this Idempotency-Key already names job " + jobId + " with another request");
     }));
   }
@@ -201,19 +203,19 @@ public final class JobRoutes extends AllDirectives {
   }
 
   private static SubmitInput invalid(String error, Object detail) {
-    return new SubmitInput(null, null, Json.error(StatusCodes.BAD_REQUEST, error, detail));
+    return new SubmitInput(null, null, JsonResponses.error(StatusCodes.BAD_REQUEST, error, detail));
   }
 
   // ---------------------------------------------------------------- read and cancel
 
   private Route seedStatus(String id) {
     return withJob(id, job -> view(id, job).thenApply(v -> v.map(
-        found -> Json.response(StatusCodes.OK, new SeedStatus(id, found.state(), found.result())))
+        found -> JsonResponses.response(StatusCodes.OK, new SeedStatus(id, found.state(), found.result())))
         .orElseGet(() -> unknownJob(id))));
   }
 
   private Route getJob(String id) {
-    return withJob(id, job -> view(id, job).thenApply(v -> v.map(found -> Json.response(StatusCodes.OK, found))
+    return withJob(id, job -> view(id, job).thenApply(v -> v.map(found -> JsonResponses.response(StatusCodes.OK, found))
         .orElseGet(() -> unknownJob(id))));
   }
 
@@ -247,9 +249,9 @@ public final class JobRoutes extends AllDirectives {
         ? CompletableFuture.completedFuture(unknownJob(id))
         : direct(job.<ReportJob.CancelReply>ask(ReportJob.Cancel::new, settings.askTimeout())).handle((r, failure) -> {
       if (failure != null) return unavailable(failure);
-      if (r instanceof ReportJob.CancelAccepted a) return Json.response(StatusCodes.OK, a.job());
+      if (r instanceof ReportJob.CancelAccepted a) return JsonResponses.response(StatusCodes.OK, a.job());
       if (r instanceof ReportJob.CancelRefused refused) {
-        return Json.error(StatusCodes.CONFLICT, "job_finished",
+        return JsonResponses.error(StatusCodes.CONFLICT, "job_finished",
             "job " + id + " already finished with " + refused.job().state() + "; nothing to cancel");
       }
       return unknownJob(id);
@@ -286,19 +288,19 @@ public final class JobRoutes extends AllDirectives {
   }
 
   static HttpResponse unknownJob(String id) {
-    return Json.error(StatusCodes.NOT_FOUND, "unknown_job", "no job with id '" + id + "'");
+    return JsonResponses.error(StatusCodes.NOT_FOUND, "unknown_job", "no job with id '" + id + "'");
   }
 
   HttpResponse unavailable(Throwable failure) {
     log.warn("job entity did not answer: {}", failure.toString());
-    return Json.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+    return JsonResponses.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
             "the job did not answer within " + settings.askTimeout().toMillis() + " ms; retry")
         .addHeader(RetryAfter.create(1L));
   }
 
   /** A submit the job refused because it arrived after the client's deadline: nothing exists. */
   private HttpResponse notCreated() {
-    return Json.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+    return JsonResponses.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
             "the job could not be created within " + settings.askTimeout().toMillis()
                 + " ms and was not created; retry (with the same Idempotency-Key, if any)")
         .addHeader(RetryAfter.create(1L));
@@ -310,17 +312,17 @@ public final class JobRoutes extends AllDirectives {
   private Route jsonBody(Function<JsonNode, Route> inner) {
     return extractRequestEntity(entity -> {
       if (!entity.getContentType().mediaType().equals(MediaTypes.APPLICATION_JSON)) {
-        return complete(Json.error(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+        return complete(JsonResponses.error(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
             "send the body as application/json, not " + entity.getContentType().mediaType()));
       }
       if (tooLarge(entity)) return complete(tooLargeResponse(settings.maxBodyBytes()));
       return withSizeLimit(settings.maxBodyBytes(), () -> entity(Unmarshaller.entityToString(), text -> {
-        if (text.isBlank()) return complete(Json.error(StatusCodes.BAD_REQUEST, "malformed_json", "the body is empty"));
+        if (text.isBlank()) return complete(JsonResponses.error(StatusCodes.BAD_REQUEST, "malformed_json", "the body is empty"));
         JsonNode node;
         try {
           node = Json.MAPPER.readTree(text);
         } catch (JsonProcessingException e) {
-          return complete(Json.error(StatusCodes.BAD_REQUEST, "malformed_json", describe(e)));
+          return complete(JsonResponses.error(StatusCodes.BAD_REQUEST, "malformed_json", describe(e)));
         }
         return inner.apply(node);
       }));
@@ -348,7 +350,7 @@ public final class JobRoutes extends AllDirectives {
   }
 
   static HttpResponse tooLargeResponse(long maxBodyBytes) {
-    return Json.error(StatusCodes.PAYLOAD_TOO_LARGE, "body_too_large",
+    return JsonResponses.error(StatusCodes.PAYLOAD_TOO_LARGE, "body_too_large",
         "the body is larger than " + maxBodyBytes + " bytes");
   }
 }

@@ -17,6 +17,6 @@ public final class JsonParsingErrorHandler extends ParsingErrorHandler {
   public HttpResponse handle(StatusCode status, ErrorInfo info, LoggingAdapter log, ServerSettings settings) {
     log.warning("Illegal request, responding with status '{}': {}", status, info.formatPretty());
     String error = status.reason().toLowerCase().replace(' ', '_');
-    return Json.error(status, error, info.summary());
+    return JsonResponses.error(status, error, info.summary());
   }
 }

@@ -5,7 +5,7 @@ import io.reportcluster.node.metrics.NodeMetrics;
 import org.apache.pekko.http.javadsl.model.ContentType;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
-import io.reportcluster.node.mirror.RedisConnections;
+import io.reportcluster.node.redis.RedisConnections;
 import io.reportcluster.protocol.Api.NodeStats;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,7 +46,7 @@ public final class NodeRoutes extends AllDirectives {
   public Route routes() {
     return concat(path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(
         HttpEntities.create(PROMETHEUS_TEXT, prometheus.scrape()))))), pathPrefix(PathMatchers.segment("api").slash("v1"), () -> concat(
-        path(PathMatchers.segment("node").slash("stats"), () -> get(() -> complete(Json.response(StatusCodes.OK, stats())))),
+        path(PathMatchers.segment("node").slash("stats"), () -> get(() -> complete(JsonResponses.response(StatusCodes.OK, stats())))),
         path("health", () -> get(() -> complete(health()))),
         path("cluster", () -> get(() -> completeWithFuture(cluster()))))));
   }
@@ -68,7 +68,7 @@ public final class NodeRoutes extends AllDirectives {
     body.put("redis", redisState);
     body.put("live_events", redis == null ? "disabled" : redis.liveEventsUp() ? "up" : "unavailable");
     body.put("cluster_member", Cluster.get(system).selfMember().status().toString());
-    return Json.response(StatusCodes.OK, body);
+    return JsonResponses.response(StatusCodes.OK, body);
   }
 
   /** Members as this node sees them, and every node's figures from Redis (or this node's only). */
@@ -84,7 +84,7 @@ public final class NodeRoutes extends AllDirectives {
       body.put("self", Cluster.get(system).selfMember().address().toString());
       body.put("members", members);
       body.put("nodes", failure == null ? list : List.of(statsAsMap()));
-      return Json.response(StatusCodes.OK, body);
+      return JsonResponses.response(StatusCodes.OK, body);
     });
   }
 

@@ -1,11 +1,10 @@
 package io.reportcluster.node.job;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
-import io.reportcluster.node.llm.LlmCallException;
+import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.LlmCallerPool;
-import io.reportcluster.node.llm.LlmRequest;
+import io.reportcluster.node.llm.provider.LlmRequest;
 import io.reportcluster.node.llm.PoolMetrics;
-import io.reportcluster.node.llm.ReportPrompts;
 import io.reportcluster.node.mirror.JobMirror;
 import io.reportcluster.node.mirror.JobMirror.Change;
 import io.reportcluster.protocol.Api.JobView;

@@ -1,5 +1,11 @@
 package io.reportcluster.node.llm;
 
+import io.reportcluster.node.llm.provider.LlmCall;
+import io.reportcluster.node.llm.provider.LlmCallException;
+import io.reportcluster.node.llm.provider.LlmProvider;
+import io.reportcluster.node.llm.provider.LlmRequest;
+import io.reportcluster.node.llm.provider.ProviderRegistry;
+
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;

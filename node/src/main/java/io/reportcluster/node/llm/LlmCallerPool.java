@@ -1,5 +1,9 @@
 package io.reportcluster.node.llm;
 
+import io.reportcluster.node.llm.provider.LlmCallException;
+import io.reportcluster.node.llm.provider.LlmRequest;
+import io.reportcluster.node.llm.provider.ProviderRegistry;
+
 import com.typesafe.config.Config;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,7 +1,9 @@
 package io.reportcluster.node.mirror;
 
+import io.reportcluster.node.redis.RedisConnections;
+
 import com.fasterxml.jackson.databind.JsonNode;
-import io.reportcluster.node.http.Json;
+import io.reportcluster.protocol.Json;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.japi.Pair;

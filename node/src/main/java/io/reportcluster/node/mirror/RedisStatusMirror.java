@@ -1,9 +1,11 @@
 package io.reportcluster.node.mirror;
 
+import io.reportcluster.node.redis.RedisConnections;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lettuce.core.api.async.RedisAsyncCommands;
-import io.reportcluster.node.http.Json;
+import io.reportcluster.protocol.Json;
 import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.JobState;
 import java.time.Duration;

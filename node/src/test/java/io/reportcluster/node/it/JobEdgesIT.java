@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.Config;
 import io.reportcluster.node.ReportNode;
-import io.reportcluster.node.llm.LlmRequest;
-import io.reportcluster.node.llm.ProviderRegistry;
-import io.reportcluster.node.llm.SimulatedProvider;
+import io.reportcluster.node.llm.provider.LlmRequest;
+import io.reportcluster.node.llm.provider.ProviderRegistry;
+import io.reportcluster.node.llm.provider.SimulatedProvider;
 import io.reportcluster.node.testkit.Await;
 import io.reportcluster.node.testkit.HeldCallsProvider;
 import io.reportcluster.node.testkit.HttpJson;

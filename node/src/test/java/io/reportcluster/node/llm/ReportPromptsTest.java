@@ -1,5 +1,7 @@
 package io.reportcluster.node.llm;
 
+import io.reportcluster.node.job.ReportPrompts;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.core.JsonProcessingException;

@@ -1,5 +1,9 @@
 package io.reportcluster.node.llm;
 
+import io.reportcluster.node.llm.provider.LlmCallException;
+import io.reportcluster.node.llm.provider.LlmRequest;
+import io.reportcluster.node.llm.provider.SimulatedProvider;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;

@@ -1,5 +1,7 @@
 package io.reportcluster.node.mirror;
 
+import io.reportcluster.node.redis.RedisConnections;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;

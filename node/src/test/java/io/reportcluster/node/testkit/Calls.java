@@ -1,7 +1,7 @@
 package io.reportcluster.node.testkit;
 
-import io.reportcluster.node.llm.LlmCall;
-import io.reportcluster.node.llm.LlmCallException;
+import io.reportcluster.node.llm.provider.LlmCall;
+import io.reportcluster.node.llm.provider.LlmCallException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicBoolean;

@@ -1,10 +1,10 @@
 package io.reportcluster.node.testkit;
 
-import io.reportcluster.node.llm.LlmProvider;
-import io.reportcluster.node.llm.LlmRequest;
+import io.reportcluster.node.llm.provider.LlmProvider;
+import io.reportcluster.node.llm.provider.LlmRequest;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import io.reportcluster.node.llm.LlmCall;
+import io.reportcluster.node.llm.provider.LlmCall;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 

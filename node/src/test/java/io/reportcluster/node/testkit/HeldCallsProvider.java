@@ -1,14 +1,14 @@
 package io.reportcluster.node.testkit;
 
-import io.reportcluster.node.llm.LlmCallException;
-import io.reportcluster.node.llm.LlmProvider;
-import io.reportcluster.node.llm.LlmRequest;
+import io.reportcluster.node.llm.provider.LlmCallException;
+import io.reportcluster.node.llm.provider.LlmProvider;
+import io.reportcluster.node.llm.provider.LlmRequest;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import io.reportcluster.node.llm.LlmCall;
+import io.reportcluster.node.llm.provider.LlmCall;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;

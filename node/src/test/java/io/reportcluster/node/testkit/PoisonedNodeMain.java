@@ -3,11 +3,11 @@ package io.reportcluster.node.testkit;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.reportcluster.node.ReportNode;
-import io.reportcluster.node.llm.LlmCall;
-import io.reportcluster.node.llm.LlmProvider;
-import io.reportcluster.node.llm.LlmRequest;
-import io.reportcluster.node.llm.ProviderRegistry;
-import io.reportcluster.node.llm.SimulatedProvider;
+import io.reportcluster.node.llm.provider.LlmCall;
+import io.reportcluster.node.llm.provider.LlmProvider;
+import io.reportcluster.node.llm.provider.LlmRequest;
+import io.reportcluster.node.llm.provider.ProviderRegistry;
+import io.reportcluster.node.llm.provider.SimulatedProvider;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 

@@ -1,11 +1,11 @@
 package io.reportcluster.node.testkit;
 
-import io.reportcluster.node.llm.LlmProvider;
-import io.reportcluster.node.llm.LlmRequest;
+import io.reportcluster.node.llm.provider.LlmProvider;
+import io.reportcluster.node.llm.provider.LlmRequest;
 import java.util.ArrayList;
 import java.util.List;
-import io.reportcluster.node.llm.LlmCall;
-import io.reportcluster.node.llm.LlmCallException;
+import io.reportcluster.node.llm.provider.LlmCall;
+import io.reportcluster.node.llm.provider.LlmCallException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**

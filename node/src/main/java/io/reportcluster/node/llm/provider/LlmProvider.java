@@ -1,4 +1,4 @@
-package io.reportcluster.node.llm;
+package io.reportcluster.node.llm.provider;
 
 /**
  * A client of one LLM provider. Implementations never block the calling thread: {@link

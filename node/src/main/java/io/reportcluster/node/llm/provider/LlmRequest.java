@@ -1,4 +1,4 @@
-package io.reportcluster.node.llm;
+package io.reportcluster.node.llm.provider;
 
 /**
  * One LLM call: a step of a job. {@code attempt} is 1-based and counts calls of this step, so

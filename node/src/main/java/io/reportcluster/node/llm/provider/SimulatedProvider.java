@@ -1,4 +1,4 @@
-package io.reportcluster.node.llm;
+package io.reportcluster.node.llm.provider;
 
 import com.typesafe.config.Config;
 import java.time.Duration;

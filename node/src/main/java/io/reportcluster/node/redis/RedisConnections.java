@@ -1,4 +1,4 @@
-package io.reportcluster.node.mirror;
+package io.reportcluster.node.redis;
 
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;

@@ -1,6 +1,5 @@
-package io.reportcluster.node.cluster;
+package io.reportcluster.node.redis;
 
-import io.reportcluster.node.mirror.RedisConnections;
 
 /**
  * Keeps this node's management address in the Redis discovery set while it runs (a heartbeat

@@ -1,4 +1,4 @@
-package io.reportcluster.node.mirror;
+package io.reportcluster.node.redis;
 
 import io.reportcluster.node.llm.PoolMetrics;
 import java.time.Duration;
@@ -9,7 +9,7 @@ import java.util.Map;
  * disappears by itself) and lists the node in {@code <prefix>nodes}: {@code redis-cli} alone
  * then shows where the work is, as {@code LLEN celery} did for the old stack.
  */
-public final class NodeStatsPublisher {
+public final class NodeStatsStore {
   private final RedisConnections redis;
   private final String prefix;
   private final String nodeName;
@@ -17,7 +17,7 @@ public final class NodeStatsPublisher {
   private final PoolMetrics metrics;
   private final Duration ttl;
 
-  public NodeStatsPublisher(RedisConnections redis, String prefix, String nodeName, String httpUrl, PoolMetrics metrics,
+  public NodeStatsStore(RedisConnections redis, String prefix, String nodeName, String httpUrl, PoolMetrics metrics,
       Duration ttl) {
     this.redis = redis;
     this.prefix = prefix;

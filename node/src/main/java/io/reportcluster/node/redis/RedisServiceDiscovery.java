@@ -1,6 +1,5 @@
-package io.reportcluster.node.cluster;
+package io.reportcluster.node.redis;
 
-import io.reportcluster.node.mirror.RedisConnections;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package io.reportcluster.node.llm;
+package io.reportcluster.node.llm.provider;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;

@@ -1,4 +1,4 @@
-package io.reportcluster.node.llm;
+package io.reportcluster.node.job;
 
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import java.util.List;

@@ -3,18 +3,18 @@ package io.reportcluster.node.http;
 import io.reportcluster.protocol.Json;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
-import io.reportcluster.node.job.ReportJob;
+import io.reportcluster.node.job.Jobs;
 import io.reportcluster.node.mirror.LiveEvents;
-import io.reportcluster.node.persistence.JournalJobs;
 import io.reportcluster.protocol.Api.JobView;
+import io.reportcluster.protocol.LiveEvent;
 import java.time.Duration;
+import java.time.Instant;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
-import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 import org.apache.pekko.http.javadsl.marshalling.sse.EventStreamMarshalling;
 import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.javadsl.model.sse.ServerSentEvent;
@@ -36,10 +36,6 @@ import org.apache.pekko.stream.javadsl.Source;
  * (submits share them). A stream's slot is given back when it ends or its client goes.
  */
 public final class EventRoutes extends AllDirectives {
-  /** How often a stream whose live events are down polls its job instead. */
-  private static final Duration POLL = Duration.ofSeconds(1);
-  /** How often a live stream checks the job itself, in case its final event was lost. */
-  private static final Duration WATCHDOG = Duration.ofSeconds(5);
   /** Retry-After (seconds) of a stream refused because this node's streams are all taken. */
   private static final long STREAMS_RETRY_AFTER_SECONDS = 5;
   /**
@@ -48,25 +44,25 @@ public final class EventRoutes extends AllDirectives {
    */
   private static final Duration UNSTARTED_SLOT = Duration.ofSeconds(10);
 
-  private final ClusterSharding sharding;
-  private final LiveEvents live; // null when no Redis is configured
-  private final JournalJobs journal;
-  private final Duration askTimeout;
-  private final Duration heartbeat;
+  /**
+   * {@code heartbeat}: an idle stream's keep-alive. {@code poll}: how often a stream whose live
+   * events are down polls its job instead. {@code watchdog}: how often a live stream checks the
+   * job itself, in case its final event was lost. {@code maxStreams}: streams open at once.
+   */
+  public record Settings(Duration heartbeat, Duration poll, Duration watchdog, int maxStreams) {}
+
+  private final Jobs jobs;
+  private final Optional<LiveEvents> live;
+  private final Settings settings;
   private final ActorSystem<?> system;
-  private final int maxStreams;
   /** SSE streams of this node: started, or answered and about to start. */
   private final AtomicInteger openStreams = new AtomicInteger();
 
-  public EventRoutes(ActorSystem<?> system, LiveEvents live, JournalJobs journal, Duration askTimeout,
-      Duration heartbeat, int maxStreams) {
-    this.sharding = ClusterSharding.get(system);
+  public EventRoutes(ActorSystem<?> system, Jobs jobs, Optional<LiveEvents> live, Settings settings) {
     this.system = system;
+    this.jobs = jobs;
     this.live = live;
-    this.journal = journal;
-    this.askTimeout = askTimeout;
-    this.heartbeat = heartbeat;
-    this.maxStreams = maxStreams;
+    this.settings = settings;
   }
 
   public Route routes() {
@@ -76,37 +72,34 @@ public final class EventRoutes extends AllDirectives {
   }
 
   private Route jobEvents(String id) {
-    if (!JobRoutes.isJobId(id)) return complete(JobRoutes.unknownJob(id));
-    EntityRef<ReportJob.Command> job = sharding.entityRefFor(ReportJob.TYPE_KEY, id);
-    return onComplete(JobRoutes.askIfExists(journal, id, job, askTimeout), tried -> {
+    return onComplete(jobs.viewFromEntity(id), tried -> {
       if (tried.isFailure() || tried.get().isEmpty()) {
         return complete(tried.isFailure()
-            ? JsonResponses.error(org.apache.pekko.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
-                "the job did not answer; retry")
-            : JobRoutes.unknownJob(id));
+            ? JsonResponses.error(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "the job did not answer; retry")
+            : JsonResponses.unknownJob(id));
       }
       JobView now = tried.get().get();
       if (now.state().isTerminal()) return stream(Source.single(stateEvent(now)));
-      return stream(live != null && live.available() ? liveJobEvents(id, job) : polledJobEvents(job));
+      return stream(live.filter(LiveEvents::available).map(l -> liveJobEvents(l, id)).orElseGet(() -> polledJobEvents(id)));
     });
   }
 
   /** Current state, then live events of this job until its final one. */
-  private Source<ServerSentEvent, NotUsed> liveJobEvents(String id, EntityRef<ReportJob.Command> job) {
+  private Source<ServerSentEvent, NotUsed> liveJobEvents(LiveEvents live, String id) {
     // Subscribed before the state is read (prepend materializes both), so nothing falls between.
     // Filtered before the client's buffer: other jobs' events never take this job's place in it.
     Source<LiveEvents.Event, NotUsed> events = live.source(e -> e.jobId().equals(id));
-    Source<LiveEvents.Event, NotUsed> state = Source.completionStage(JobRoutes.askView(job, askTimeout))
-        .mapConcat(v -> v.map(view -> List.of(asEvent(view, "state"))).orElse(List.of()));
-    Source<LiveEvents.Event, NotUsed> watchdog = Source.tick(WATCHDOG, WATCHDOG, NotUsed.notUsed())
-        .mapAsync(1, t -> JobRoutes.askView(job, askTimeout).exceptionally(f -> Optional.empty()))
-        .mapConcat(v -> v.filter(view -> view.state().isTerminal()).map(view -> List.of(asEvent(view, "state")))
+    Source<LiveEvents.Event, NotUsed> state = Source.completionStage(jobs.askView(id))
+        .mapConcat(v -> v.map(view -> List.of(asEvent(view))).orElse(List.of()));
+    Source<LiveEvents.Event, NotUsed> watchdog = Source.tick(settings.watchdog(), settings.watchdog(), NotUsed.notUsed())
+        .mapAsync(1, t -> jobs.askView(id).exceptionally(f -> Optional.empty()))
+        .mapConcat(v -> v.filter(view -> view.state().isTerminal()).map(view -> List.of(asEvent(view)))
             .orElse(List.of()))
         .mapMaterializedValue(c -> NotUsed.notUsed());
     return events.merge(watchdog).prepend(state)
         .statefulMapConcat(EventRoutes::notOlderThanTheState)
         .takeWhile(e -> !e.terminal(), true)
-        .map(e -> ServerSentEvent.create(e.json(), e.event()));
+        .map(EventRoutes::sse);
   }
 
   /**
@@ -117,7 +110,7 @@ public final class EventRoutes extends AllDirectives {
     Version[] state = {null};
     boolean[] first = {true};
     return e -> {
-      Version v = Version.of(e.json());
+      Version v = Version.of(e.event());
       if (first[0]) {
         first[0] = false;
         state[0] = v;
@@ -128,16 +121,9 @@ public final class EventRoutes extends AllDirectives {
   }
 
   /** Where a job stands: its last persisted change, then its count of attempts started. */
-  private record Version(java.time.Instant at, int attempts) {
-    static Version of(String json) {
-      try {
-        com.fasterxml.jackson.databind.JsonNode n = Json.MAPPER.readTree(json);
-        com.fasterxml.jackson.databind.JsonNode at = n.hasNonNull("at") ? n.get("at") : n.get("updated_at");
-        if (at == null || at.isNull()) return null;
-        return new Version(java.time.Instant.parse(at.asText()), n.path("attempts").asInt());
-      } catch (Exception e) {
-        return null;
-      }
+  private record Version(Instant at, int attempts) {
+    static Version of(LiveEvent e) {
+      return e.at() == null ? null : new Version(e.at(), e.attempts());
     }
 
     boolean isBefore(Version other) {
@@ -147,11 +133,12 @@ public final class EventRoutes extends AllDirectives {
   }
 
   /** Without live events: say so, then poll the job and send each change. */
-  private Source<ServerSentEvent, NotUsed> polledJobEvents(EntityRef<ReportJob.Command> job) {
+  private Source<ServerSentEvent, NotUsed> polledJobEvents(String id) {
     ServerSentEvent notice = ServerSentEvent.create(
-        "{\"detail\":\"live events are unavailable (Redis unreachable); polling the job every second\"}", "notice");
-    Source<ServerSentEvent, NotUsed> polled = Source.tick(Duration.ZERO, POLL, NotUsed.notUsed())
-        .mapAsync(1, t -> JobRoutes.askView(job, askTimeout).exceptionally(f -> Optional.empty()))
+        "{\"detail\":\"live events are unavailable (Redis unreachable); polling the job every "
+            + settings.poll().toMillis() + " ms\"}", "notice");
+    Source<ServerSentEvent, NotUsed> polled = Source.tick(Duration.ZERO, settings.poll(), NotUsed.notUsed())
+        .mapAsync(1, t -> jobs.askView(id).exceptionally(f -> Optional.empty()))
         .mapConcat(v -> v.map(List::of).orElse(List.of()))
         .statefulMapConcat(() -> {
           String[] last = {null};
@@ -169,12 +156,12 @@ public final class EventRoutes extends AllDirectives {
   }
 
   private Route allEvents() {
-    if (live == null) {
-      return complete(JsonResponses.error(org.apache.pekko.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE,
+    if (live.isEmpty()) {
+      return complete(JsonResponses.error(StatusCodes.SERVICE_UNAVAILABLE,
           "live_events_disabled", "this node runs without Redis; configure reports.redis.url for live events"));
     }
-    Source<ServerSentEvent, NotUsed> events = live.source().map(e -> ServerSentEvent.create(e.json(), e.event()));
-    if (!live.available()) {
+    Source<ServerSentEvent, NotUsed> events = live.get().source().map(EventRoutes::sse);
+    if (!live.get().available()) {
       events = events.prepend(Source.single(ServerSentEvent.create(
           "{\"detail\":\"live events are unavailable until Redis is reachable again\"}", "notice")));
     }
@@ -183,15 +170,15 @@ public final class EventRoutes extends AllDirectives {
 
   /** Answers with the stream if this node has a free slot for it, else 503 too_many_streams. */
   private Route stream(Source<ServerSentEvent, NotUsed> events) {
-    StreamSlot slot = StreamSlot.take(openStreams, maxStreams);
+    StreamSlot slot = StreamSlot.take(openStreams, settings.maxStreams());
     if (slot == null) {
-      return complete(JsonResponses.error(org.apache.pekko.http.javadsl.model.StatusCodes.SERVICE_UNAVAILABLE, "too_many_streams",
-              "this node serves at most " + maxStreams + " event streams at once (reports.http.max-sse-streams); "
+      return complete(JsonResponses.error(StatusCodes.SERVICE_UNAVAILABLE, "too_many_streams",
+              "this node serves at most " + settings.maxStreams() + " event streams at once (reports.http.max-sse-streams); "
                   + "retry later or on another node")
           .addHeader(RetryAfter.create(STREAMS_RETRY_AFTER_SECONDS)));
     }
     system.scheduler().scheduleOnce(UNSTARTED_SLOT, slot::giveBackIfUnstarted, system.executionContext());
-    Source<ServerSentEvent, NotUsed> counted = events.keepAlive(heartbeat, ServerSentEvent::heartbeat)
+    Source<ServerSentEvent, NotUsed> counted = events.keepAlive(settings.heartbeat(), ServerSentEvent::heartbeat)
         .watchTermination((notUsed, done) -> {
           slot.started();
           // Completes when the stream ends, fails, or is cancelled because its client went away.
@@ -243,8 +230,14 @@ public final class EventRoutes extends AllDirectives {
     }
   }
 
-  private static LiveEvents.Event asEvent(JobView view, String event) {
-    return new LiveEvents.Event(view.jobId(), event, view.state().isTerminal(), json(view));
+  /** A job's view as the first event of its stream: its state now. */
+  private static LiveEvents.Event asEvent(JobView view) {
+    return new LiveEvents.Event(new LiveEvent(view.jobId(), "state", view.state(), view.currentStep(), view.attempts(),
+        view.result(), view.error(), view.node(), view.updatedAt()), json(view));
+  }
+
+  private static ServerSentEvent sse(LiveEvents.Event e) {
+    return ServerSentEvent.create(e.json(), e.name());
   }
 
   private static ServerSentEvent stateEvent(JobView view) {

@@ -8,6 +8,7 @@ import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCode;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 
 /** JSON responses of the API, written with the contract's one mapper ({@link Json}). */
 public final class JsonResponses {
@@ -29,5 +30,19 @@ public final class JsonResponses {
 
   public static HttpResponse error(StatusCode status, String error, Object detail) {
     return response(status, new ErrorBody(error, detail));
+  }
+
+  public static HttpResponse unknownJob(String id) {
+    return error(StatusCodes.NOT_FOUND, "unknown_job", "no job with id '" + id + "'");
+  }
+
+  /** A body past {@code reports.http.max-body-bytes}, however the server found out. */
+  public static HttpResponse bodyTooLarge(long maxBodyBytes) {
+    return error(StatusCodes.PAYLOAD_TOO_LARGE, "body_too_large", "the body is larger than " + maxBodyBytes + " bytes");
+  }
+
+  /** A 503 that tells the client to come back in {@code retryAfterSeconds}. */
+  public static HttpResponse unavailable(String error, String detail, long retryAfterSeconds) {
+    return error(StatusCodes.SERVICE_UNAVAILABLE, error, detail).addHeader(RetryAfter.create(retryAfterSeconds));
   }
 }

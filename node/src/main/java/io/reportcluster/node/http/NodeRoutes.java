@@ -10,7 +10,8 @@ import io.reportcluster.protocol.Api.NodeStats;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.Optional;
+import io.reportcluster.node.redis.NodeStatsStore;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
@@ -30,23 +31,23 @@ public final class NodeRoutes extends AllDirectives {
   private final String nodeName;
   private final PoolMetrics metrics;
   private final NodeMetrics prometheus;
-  private final RedisConnections redis; // null when no Redis is configured
-  private final String redisPrefix;
+  private final Optional<RedisConnections> redis;
+  private final Optional<NodeStatsStore> nodeStats;
 
   public NodeRoutes(ActorSystem<?> system, String nodeName, PoolMetrics metrics, NodeMetrics prometheus,
-      RedisConnections redis, String redisPrefix) {
+      Optional<RedisConnections> redis) {
     this.system = system;
     this.prometheus = prometheus;
     this.nodeName = nodeName;
     this.metrics = metrics;
     this.redis = redis;
-    this.redisPrefix = redisPrefix;
+    this.nodeStats = redis.map(NodeStatsStore::new);
   }
 
   public Route routes() {
     return concat(path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(
         HttpEntities.create(PROMETHEUS_TEXT, prometheus.scrape()))))), pathPrefix(PathMatchers.segment("api").slash("v1"), () -> concat(
-        path(PathMatchers.segment("node").slash("stats"), () -> get(() -> complete(JsonResponses.response(StatusCodes.OK, stats())))),
+        path(PathMatchers.segment("node").slash("stats"), () -> get(() -> complete(JsonResponses.response(StatusCodes.OK, metrics.stats(nodeName))))),
         path("health", () -> get(() -> complete(health()))),
         path("cluster", () -> get(() -> completeWithFuture(cluster()))))));
   }
@@ -54,19 +55,13 @@ public final class NodeRoutes extends AllDirectives {
   /** Prometheus' text exposition format is plain UTF-8 text. */
   private static final ContentType.WithCharset PROMETHEUS_TEXT = ContentTypes.TEXT_PLAIN_UTF8;
 
-  private NodeStats stats() {
-    return new NodeStats(nodeName, metrics.callers, metrics.inFlight(), metrics.queueDepth(), metrics.queueLimit,
-        metrics.callsStarted(), metrics.callsSucceeded(), metrics.callsFailed());
-  }
-
   /** 200 while the node serves jobs; Redis down is "degraded", not dead. */
   private HttpResponse health() {
-    String redisState = redis == null ? "disabled" : redis.isUp() ? "up" : "unreachable";
     Map<String, Object> body = new LinkedHashMap<>();
-    body.put("status", redis != null && !redis.isUp() ? "degraded" : "ok");
+    body.put("status", redis.isPresent() && !redis.get().isUp() ? "degraded" : "ok");
     body.put("node", nodeName);
-    body.put("redis", redisState);
-    body.put("live_events", redis == null ? "disabled" : redis.liveEventsUp() ? "up" : "unavailable");
+    body.put("redis", redis.map(r -> r.isUp() ? "up" : "unreachable").orElse("disabled"));
+    body.put("live_events", redis.map(r -> r.liveEventsUp() ? "up" : "unavailable").orElse("disabled"));
     body.put("cluster_member", Cluster.get(system).selfMember().status().toString());
     return JsonResponses.response(StatusCodes.OK, body);
   }
@@ -76,9 +71,8 @@ public final class NodeRoutes extends AllDirectives {
     List<Map<String, Object>> members = StreamSupport.stream(Cluster.get(system).state().getMembers().spliterator(), false)
         .map(NodeRoutes::member)
         .collect(Collectors.toList());
-    CompletionStage<List<Map<String, String>>> nodes = redis == null || redis.commands().isEmpty()
-        ? CompletableFuture.completedFuture(List.of(statsAsMap()))
-        : nodesFromRedis();
+    CompletionStage<List<Map<String, String>>> nodes = nodeStats.flatMap(NodeStatsStore::readAll)
+        .orElseGet(() -> CompletableFuture.completedFuture(List.of(statsAsMap())));
     return nodes.handle((list, failure) -> {
       Map<String, Object> body = new LinkedHashMap<>();
       body.put("self", Cluster.get(system).selfMember().address().toString());
@@ -99,16 +93,5 @@ public final class NodeRoutes extends AllDirectives {
   private Map<String, String> statsAsMap() {
     return Map.of("node", nodeName, "callers", Integer.toString(metrics.callers),
         "in_flight", Integer.toString(metrics.inFlight()), "queue_depth", Integer.toString(metrics.queueDepth()));
-  }
-
-  private CompletionStage<List<Map<String, String>>> nodesFromRedis() {
-    var commands = redis.commands().orElseThrow();
-    return commands.smembers(redisPrefix + "nodes").thenCompose((Set<String> names) -> {
-      List<CompletableFuture<Map<String, String>>> each = names.stream().sorted()
-          .map(n -> commands.hgetall(redisPrefix + "node:" + n).toCompletableFuture())
-          .collect(Collectors.toList());
-      return CompletableFuture.allOf(each.toArray(new CompletableFuture[0]))
-          .thenApply(v -> each.stream().map(CompletableFuture::join).filter(m -> !m.isEmpty()).collect(Collectors.toList()));
-    });
   }
 }

@@ -4,8 +4,20 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 import java.util.List;
 
-/** What every ReportJob on a node shares: its steps, limits and retry policy. */
-public record JobSettings(List<String> steps, int maxStartupLength, Duration finishedIdleTimeout, RetryPolicy retry) {
+/**
+ * What every ReportJob on a node shares: its steps, limits, retry policy, and the backoff of its
+ * entity's restarts (after a journal failure).
+ */
+public record JobSettings(List<String> steps, int maxStartupLength, Duration finishedIdleTimeout, RetryPolicy retry,
+    Backoff restart) {
+
+  /** Restart-with-backoff of a supervised actor. */
+  public record Backoff(Duration minBackoff, Duration maxBackoff, double randomFactor) {
+    public static Backoff fromConfig(Config backoff) {
+      return new Backoff(backoff.getDuration("min-backoff"), backoff.getDuration("max-backoff"),
+          backoff.getDouble("random-factor"));
+    }
+  }
 
   public static JobSettings fromConfig(Config reports) {
     Config job = reports.getConfig("job");
@@ -15,6 +27,7 @@ public record JobSettings(List<String> steps, int maxStartupLength, Duration fin
         steps,
         job.getInt("max-startup-length"),
         job.getDuration("finished-idle-timeout"),
-        RetryPolicy.fromConfig(reports.getConfig("retry")));
+        RetryPolicy.fromConfig(reports.getConfig("retry")),
+        Backoff.fromConfig(job.getConfig("restart")));
   }
 }

@@ -1,5 +1,7 @@
 package io.reportcluster.node.job;
 
+import io.reportcluster.node.llm.CallMessages;
+
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.LlmCallerPool;
@@ -74,7 +76,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   public record Cancel(ActorRef<CancelReply> replyTo) implements Command {}
 
   /** News from the caller pool about this job's current call (node-local, never serialized). */
-  record CallUpdate(LlmCallerPool.CallResult result) implements Command {}
+  record CallUpdate(CallMessages.CallResult result) implements Command {}
 
   record RetryDue(int step, int attempt) implements Command {}
 
@@ -258,15 +260,12 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
 
   // ---------------------------------------------------------------- wiring
 
-  /**
-   * What a job needs from its node. {@code mirrorRefresh}: how often a running job re-announces
-   * itself to the mirror (null: never).
-   */
+  /** What a job needs from its node. */
   public record Deps(JobSettings settings, ActorRef<LlmCallerPool.Command> pool, PoolMetrics poolMetrics,
-      String nodeName, JobMirror mirror, Duration mirrorRefresh) {
+      String nodeName, JobMirror mirror) {
     /** A node without a status mirror. */
     public Deps(JobSettings settings, ActorRef<LlmCallerPool.Command> pool, PoolMetrics poolMetrics, String nodeName) {
-      this(settings, pool, poolMetrics, nodeName, JobMirror.NONE, null);
+      this(settings, pool, poolMetrics, nodeName, JobMirror.NONE);
     }
   }
 
@@ -293,7 +292,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   private final TimerScheduler<Command> timers;
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final Deps deps;
-  private final ActorRef<LlmCallerPool.CallResult> callAdapter;
+  private final ActorRef<CallMessages.CallResult> callAdapter;
   /** When this copy of the job started: orders the mirror writes of two copies (see JobMirror). */
   private final long incarnation = System.currentTimeMillis();
   private Phase phase = Phase.IDLE;
@@ -301,13 +300,14 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   private ReportJob(String jobId, ActorContext<Command> ctx, TimerScheduler<Command> timers,
       ActorRef<ClusterSharding.ShardCommand> shard, Deps deps) {
     super(PersistenceId.of(TYPE_KEY.name(), jobId),
-        SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
+        SupervisorStrategy.restartWithBackoff(deps.settings().restart().minBackoff(),
+            deps.settings().restart().maxBackoff(), deps.settings().restart().randomFactor()));
     this.jobId = jobId;
     this.ctx = ctx;
     this.timers = timers;
     this.shard = shard;
     this.deps = deps;
-    this.callAdapter = ctx.messageAdapter(LlmCallerPool.CallResult.class, CallUpdate::new);
+    this.callAdapter = ctx.messageAdapter(CallMessages.CallResult.class, CallUpdate::new);
   }
 
   @Override
@@ -415,13 +415,13 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   }
 
   private ReplyEffect<Event, State> onCallUpdate(State s, CallUpdate u) {
-    LlmCallerPool.CallResult r = u.result();
+    CallMessages.CallResult r = u.result();
     int step = s.currentStep();
     // Only the current attempt of the current step counts; anything else is stale.
     if (r.step() != step || r.attempt() != s.steps().get(step).currentAttempt()) {
       return Effect().noReply();
     }
-    if (r instanceof LlmCallerPool.CallStarted started) {
+    if (r instanceof CallMessages.CallStarted started) {
       if (phase != Phase.QUEUED) return Effect().noReply();
       phase = Phase.RUNNING;
       return Effect().persist(new AttemptStarted(step, r.attempt(), started.at()))
@@ -438,13 +438,13 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
           })
           .thenNoReply();
     }
-    if (r instanceof LlmCallerPool.CallSucceeded ok) {
+    if (r instanceof CallMessages.CallSucceeded ok) {
       return onStepSucceeded(s, ok);
     }
-    return onStepFailed(s, (LlmCallerPool.CallFailed) r);
+    return onStepFailed(s, (CallMessages.CallFailed) r);
   }
 
-  private ReplyEffect<Event, State> onStepSucceeded(State s, LlmCallerPool.CallSucceeded ok) {
+  private ReplyEffect<Event, State> onStepSucceeded(State s, CallMessages.CallSucceeded ok) {
     StepCompleted done = new StepCompleted(ok.step(), ok.attempt(), ok.text(), ok.startedAt(), ok.finishedAt());
     phase = Phase.IDLE;
     boolean last = ok.step() == s.steps().size() - 1;
@@ -465,7 +465,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
         .thenNoReply();
   }
 
-  private ReplyEffect<Event, State> onStepFailed(State s, LlmCallerPool.CallFailed f) {
+  private ReplyEffect<Event, State> onStepFailed(State s, CallMessages.CallFailed f) {
     LlmCallException why = f.failure();
     String stepName = s.steps().get(f.step()).name();
     String error = "step " + stepName + ", attempt " + f.attempt() + ": " + why.describe();
@@ -511,7 +511,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
       return Effect().noReply();
     }
     Instant now = Instant.now();
-    return onStepFailed(s, new LlmCallerPool.CallFailed(jobId, step, lost.attempt(), new LlmCallException(
+    return onStepFailed(s, new CallMessages.CallFailed(jobId, step, lost.attempt(), new LlmCallException(
         LlmCallException.Kind.INTERRUPTED, "the call was interrupted: its node stopped before it answered"),
         s.updatedAt(), now));
   }
@@ -606,7 +606,7 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     int attempt = s.steps().get(step).currentAttempt();
     String prompt = ReportPrompts.prompt(s.startup(), s.stepNames(), step, s.outputsBefore(step));
     LlmRequest request = new LlmRequest(jobId, s.startup(), step, s.steps().get(step).name(), attempt, s.provider(), prompt);
-    deps.pool().tell(new LlmCallerPool.Submit(new LlmCallerPool.Call(request, callAdapter)));
+    deps.pool().tell(new LlmCallerPool.Submit(new CallMessages.Call(request, callAdapter)));
     phase = Phase.QUEUED;
   }
 
@@ -629,8 +629,9 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   }
 
   private void startMirrorRefresh() {
-    if (deps.mirrorRefresh() != null) {
-      timers.startTimerWithFixedDelay(MirrorRefresh.INSTANCE, MirrorRefresh.INSTANCE, deps.mirrorRefresh());
+    if (deps.mirror().refreshInterval().isPresent()) {
+      timers.startTimerWithFixedDelay(MirrorRefresh.INSTANCE, MirrorRefresh.INSTANCE,
+          deps.mirror().refreshInterval().get());
     }
   }
 

@@ -34,33 +34,42 @@ public final class LlmCaller {
   public sealed interface Command {}
 
   /** Run this call now; sent by the pool only to a ready caller. */
-  public record Execute(LlmCallerPool.Call call) implements Command {}
+  public record Execute(CallMessages.Call call) implements Command {}
 
   /** Stop this call if it is the one running; its job hears nothing more of it. */
-  public record Cancel(LlmCallerPool.Call call) implements Command {}
+  public record Cancel(CallMessages.Call call) implements Command {}
 
-  private record Finished(LlmCallerPool.Call call, String text, Throwable failure) implements Command {}
+  private record Finished(CallMessages.Call call, String text, Throwable failure) implements Command {}
 
   /** The provider stopped working on the call (or did not say so within the cancel timeout). */
-  private record Stopped(LlmCallerPool.Call call) implements Command {}
+  private record Stopped(CallMessages.Call call) implements Command {}
+
+  /** What a caller tells its pool. */
+  public sealed interface ToPool {}
+
+  /** Ready for a call: sent at start (and after a restart) and whenever a call is over. */
+  public record Ready(ActorRef<Command> caller) implements ToPool {}
+
+  /** A call this caller cannot take (it is busy), to be queued again. */
+  public record HandBack(CallMessages.Call call) implements ToPool {}
 
   public record Settings(Duration callTimeout, Duration cancelTimeout) {}
 
   public static Behavior<Command> create(
-      ActorRef<LlmCallerPool.Command> pool, ProviderRegistry providers, Settings settings, PoolMetrics metrics) {
+      ActorRef<ToPool> pool, ProviderRegistry providers, Settings settings, PoolMetrics metrics) {
     return Behaviors.setup(ctx -> {
-      pool.tell(new LlmCallerPool.CallerReady(ctx.getSelf()));
+      pool.tell(new Ready(ctx.getSelf()));
       return new LlmCaller(ctx, pool, providers, settings, metrics).idle();
     });
   }
 
   private final ActorContext<Command> ctx;
-  private final ActorRef<LlmCallerPool.Command> pool;
+  private final ActorRef<ToPool> pool;
   private final ProviderRegistry providers;
   private final Settings settings;
   private final PoolMetrics metrics;
 
-  private LlmCaller(ActorContext<Command> ctx, ActorRef<LlmCallerPool.Command> pool, ProviderRegistry providers,
+  private LlmCaller(ActorContext<Command> ctx, ActorRef<ToPool> pool, ProviderRegistry providers,
       Settings settings, PoolMetrics metrics) {
     this.ctx = ctx;
     this.pool = pool;
@@ -78,12 +87,12 @@ public final class LlmCaller {
   }
 
   private Behavior<Command> start(Execute execute) {
-    LlmCallerPool.Call call = execute.call();
+    CallMessages.Call call = execute.call();
     LlmRequest request = call.request();
     Instant startedAt = Instant.now();
     metrics.inFlight.incrementAndGet();
     metrics.started.incrementAndGet();
-    call.replyTo().tell(new LlmCallerPool.CallStarted(request.jobId(), request.step(), request.attempt(), startedAt));
+    call.replyTo().tell(new CallMessages.CallStarted(request.jobId(), request.step(), request.attempt(), startedAt));
     // Unknown names are refused at submit; one can only be missing here if a node's config
     // changed under a running job, which is a permanent failure of that job.
     LlmProvider provider = providers.find(request.provider()).orElse(null);
@@ -112,7 +121,7 @@ public final class LlmCaller {
     return busy(call, running, startedAt);
   }
 
-  private Behavior<Command> busy(LlmCallerPool.Call call, LlmCall running, Instant startedAt) {
+  private Behavior<Command> busy(CallMessages.Call call, LlmCall running, Instant startedAt) {
     return Behaviors.receive(Command.class)
         .onMessage(Finished.class, f -> f.call() == call, f -> {
           if (f.failure() != null && unwrap(f.failure()) instanceof TimeoutException) {
@@ -134,12 +143,12 @@ public final class LlmCaller {
   /** Never expected (the pool gives work only to a ready caller), but a call must not be lost. */
   private Behavior<Command> handBack(Execute e) {
     log.warn("caller {} got a call while busy; handing it back to the pool", ctx.getSelf().path().name());
-    pool.tell(new LlmCallerPool.Submit(e.call()));
+    pool.tell(new HandBack(e.call()));
     return Behaviors.same();
   }
 
   /** Cancels the call at the provider and waits (bounded) until it has stopped, then {@code then}. */
-  private Behavior<Command> stopping(LlmCallerPool.Call call, LlmCall running, Runnable then) {
+  private Behavior<Command> stopping(CallMessages.Call call, LlmCall running, Runnable then) {
     CompletableFuture<Void> stopped;
     try {
       stopped = running.cancel().toCompletableFuture().copy();
@@ -166,26 +175,26 @@ public final class LlmCaller {
   }
 
   /** The call is over: it no longer counts in flight by the time its job hears the outcome. */
-  private Behavior<Command> done(LlmCallerPool.Call call, Instant startedAt, String text, Throwable failure) {
+  private Behavior<Command> done(CallMessages.Call call, Instant startedAt, String text, Throwable failure) {
     metrics.inFlight.decrementAndGet();
     reply(call, startedAt, text, failure);
     return ready();
   }
 
   private Behavior<Command> ready() {
-    pool.tell(new LlmCallerPool.CallerReady(ctx.getSelf()));
+    pool.tell(new Ready(ctx.getSelf()));
     return idle();
   }
 
-  private void reply(LlmCallerPool.Call call, Instant startedAt, String text, Throwable failure) {
+  private void reply(CallMessages.Call call, Instant startedAt, String text, Throwable failure) {
     LlmRequest r = call.request();
     Instant now = Instant.now();
     if (failure == null) {
       metrics.succeeded.incrementAndGet();
-      call.replyTo().tell(new LlmCallerPool.CallSucceeded(r.jobId(), r.step(), r.attempt(), text, startedAt, now));
+      call.replyTo().tell(new CallMessages.CallSucceeded(r.jobId(), r.step(), r.attempt(), text, startedAt, now));
     } else {
       metrics.failed.incrementAndGet();
-      call.replyTo().tell(new LlmCallerPool.CallFailed(r.jobId(), r.step(), r.attempt(), classify(failure), startedAt, now));
+      call.replyTo().tell(new CallMessages.CallFailed(r.jobId(), r.step(), r.attempt(), classify(failure), startedAt, now));
     }
   }
 

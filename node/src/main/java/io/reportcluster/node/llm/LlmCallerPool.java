@@ -12,7 +12,13 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import io.reportcluster.node.cluster.SelfDowned;
+import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
@@ -32,7 +38,7 @@ public final class LlmCallerPool {
   public sealed interface Command {}
 
   /** Queue a call; the caller that takes it answers {@code call.replyTo()}. */
-  public record Submit(Call call) implements Command {}
+  public record Submit(CallMessages.Call call) implements Command {}
 
   /**
    * Drop the queued calls of a job and cancel its running one: the job was cancelled, or its
@@ -40,7 +46,7 @@ public final class LlmCallerPool {
    * next incarnation makes its own call. {@code replyTo} limits this to one incarnation's calls
    * (null: every call of the job).
    */
-  public record CancelCalls(String jobId, ActorRef<CallResult> replyTo) implements Command {}
+  public record CancelCalls(String jobId, ActorRef<CallMessages.CallResult> replyTo) implements Command {}
 
   /**
    * Graceful leave: start no new call; answer once no call is in flight. Queued calls stay
@@ -54,48 +60,60 @@ public final class LlmCallerPool {
    */
   public record Abort(String reason) implements Command {}
 
-  record CallerReady(ActorRef<LlmCaller.Command> caller) implements Command {}
-
-  public record Call(LlmRequest request, ActorRef<CallResult> replyTo) {}
-
-  /** What a job hears about its call. */
-  public sealed interface CallResult {
-    String jobId();
-
-    int step();
-
-    int attempt();
-  }
-
-  public record CallStarted(String jobId, int step, int attempt, Instant at) implements CallResult {}
-
-  public record CallSucceeded(String jobId, int step, int attempt, String text, Instant startedAt, Instant finishedAt)
-      implements CallResult {}
-
-  public record CallFailed(
-      String jobId, int step, int attempt, LlmCallException failure, Instant startedAt, Instant finishedAt)
-      implements CallResult {}
+  /** What a caller tells its pool (ready for work, or a call handed back). */
+  private record FromCaller(LlmCaller.ToPool message) implements Command {}
 
   public record Settings(int callers, int queueLimit, Duration callTimeout, Duration cancelTimeout,
-      Duration minBackoff, Duration maxBackoff, double randomFactor) {
+      Duration drainTimeout, Duration minBackoff, Duration maxBackoff, double randomFactor) {
     public static Settings fromConfig(Config llm) {
       return new Settings(
           llm.getInt("callers"),
           llm.getInt("queue-limit"),
           llm.getDuration("call-timeout"),
           llm.getDuration("cancel-timeout"),
+          llm.getDuration("drain-timeout"),
           llm.getDuration("caller-restart.min-backoff"),
           llm.getDuration("caller-restart.max-backoff"),
           llm.getDouble("caller-restart.random-factor"));
     }
   }
 
+  /**
+   * Starts this node's pool and decides what happens to its calls when the node stops. Graceful
+   * leave: calls in flight finish (and their steps are persisted) before the shards, and so the
+   * jobs, move to other nodes; calls still running after {@code reports.llm.drain-timeout} are
+   * cancelled at the provider, and made again where their jobs go. Downed by the cluster: every
+   * call stops at once, since its job already runs elsewhere.
+   */
+  public static ActorRef<Command> start(ActorSystem<?> system, Settings settings, ProviderRegistry providers,
+      PoolMetrics metrics) {
+    ActorRef<Command> pool = system.systemActorOf(create(settings, providers, metrics), "llm-callers", Props.empty());
+    Duration drainTimeout = settings.drainTimeout();
+    SelfDowned.onDowned(system, () -> pool.tell(new Abort("this node was downed by the cluster")));
+    CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
+    // The first phase: a downed node must not go on calling while its HTTP server unbinds.
+    shutdown.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "stop-llm-calls-if-downed", () -> {
+      if (SelfDowned.isShutdownReason(system)) pool.tell(new Abort("this node was downed by the cluster"));
+      return CompletableFuture.completedFuture(Done.getInstance());
+    });
+    shutdown.addTask(CoordinatedShutdown.PhaseBeforeClusterShutdown(), "drain-llm-calls", () -> {
+      if (SelfDowned.isShutdownReason(system)) return CompletableFuture.completedFuture(Done.getInstance());
+      return AskPattern.<Command, Done>ask(pool, Drain::new, drainTimeout, system.scheduler())
+          .exceptionally(timeout -> {
+            pool.tell(new Abort("the drain timeout (" + drainTimeout.toSeconds() + " s) passed"));
+            return Done.getInstance();
+          });
+    });
+    return pool;
+  }
+
   public static Behavior<Command> create(Settings settings, ProviderRegistry providers, PoolMetrics metrics) {
     Behavior<Command> pool = Behaviors.setup(ctx -> {
       LlmCaller.Settings callerSettings = new LlmCaller.Settings(settings.callTimeout(), settings.cancelTimeout());
+      ActorRef<LlmCaller.ToPool> fromCallers = ctx.messageAdapter(LlmCaller.ToPool.class, FromCaller::new);
       for (int i = 0; i < settings.callers(); i++) {
         Behavior<LlmCaller.Command> caller = Behaviors.supervise(
-                LlmCaller.create(ctx.getSelf(), providers, callerSettings, metrics))
+                LlmCaller.create(fromCallers, providers, callerSettings, metrics))
             .onFailure(SupervisorStrategy.restartWithBackoff(
                 settings.minBackoff(), settings.maxBackoff(), settings.randomFactor()));
         ctx.spawn(caller, "caller-" + i);
@@ -109,10 +127,10 @@ public final class LlmCallerPool {
 
   private final ActorContext<Command> ctx;
   private final PoolMetrics metrics;
-  private final ArrayDeque<Call> queue = new ArrayDeque<>();
+  private final ArrayDeque<CallMessages.Call> queue = new ArrayDeque<>();
   private final ArrayDeque<ActorRef<LlmCaller.Command>> ready = new ArrayDeque<>();
   /** The call each busy caller runs, so a cancel reaches the caller that holds it. */
-  private final Map<ActorRef<LlmCaller.Command>, Call> running = new HashMap<>();
+  private final Map<ActorRef<LlmCaller.Command>, CallMessages.Call> running = new HashMap<>();
   private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
   private boolean draining;
 
@@ -128,10 +146,14 @@ public final class LlmCallerPool {
           dispatch();
           return Behaviors.same();
         })
-        .onMessage(CallerReady.class, r -> {
-          running.remove(r.caller());
-          // A restarted caller says it is ready again: never list one twice.
-          if (!ready.contains(r.caller())) ready.addLast(r.caller());
+        .onMessage(FromCaller.class, f -> {
+          if (f.message() instanceof LlmCaller.Ready r) {
+            running.remove(r.caller());
+            // A restarted caller says it is ready again: never list one twice.
+            if (!ready.contains(r.caller())) ready.addLast(r.caller());
+          } else if (f.message() instanceof LlmCaller.HandBack h) {
+            queue.addLast(h.call());
+          }
           dispatch();
           return Behaviors.same();
         })
@@ -161,7 +183,7 @@ public final class LlmCallerPool {
         .build();
   }
 
-  private static boolean matches(Call call, CancelCalls c) {
+  private static boolean matches(CallMessages.Call call, CancelCalls c) {
     return call.request().jobId().equals(c.jobId()) && (c.replyTo() == null || call.replyTo().equals(c.replyTo()));
   }
 
@@ -176,7 +198,7 @@ public final class LlmCallerPool {
     }
     while (!queue.isEmpty() && !ready.isEmpty()) {
       ActorRef<LlmCaller.Command> caller = ready.pollFirst();
-      Call call = queue.pollFirst();
+      CallMessages.Call call = queue.pollFirst();
       running.put(caller, call);
       caller.tell(new LlmCaller.Execute(call));
     }

@@ -1,5 +1,6 @@
 package io.reportcluster.node.llm;
 
+import io.reportcluster.protocol.Api.NodeStats;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -50,5 +51,11 @@ public final class PoolMetrics {
   /** Calls stopped at the provider before they answered: cancelled jobs, moved jobs, a downed node. */
   public long callsCancelled() {
     return cancelled.get();
+  }
+
+  /** This node's figures now, as {@code GET /api/v1/node/stats} and the Redis node stats show them. */
+  public NodeStats stats(String nodeName) {
+    return new NodeStats(nodeName, callers, inFlight(), queueDepth(), queueLimit, callsStarted(), callsSucceeded(),
+        callsFailed());
   }
 }

@@ -1,6 +1,7 @@
 package io.reportcluster.node.mirror;
 
 import io.reportcluster.protocol.Api.JobView;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -34,6 +35,12 @@ public interface JobMirror {
   /** The mirrored view of a job, if the mirror has it and is reachable. */
   CompletionStage<Optional<JobView>> read(String jobId);
 
+  /**
+   * How often a running job re-announces itself ({@link Change#REFRESH}), so that a flushed or
+   * stale mirror is right again within this bound; empty: never.
+   */
+  Optional<Duration> refreshInterval();
+
   /** No mirror: the embedded default without Redis. */
   JobMirror NONE = new JobMirror() {
     @Override
@@ -42,6 +49,11 @@ public interface JobMirror {
     @Override
     public CompletionStage<Optional<JobView>> read(String jobId) {
       return CompletableFuture.completedFuture(Optional.empty());
+    }
+
+    @Override
+    public Optional<Duration> refreshInterval() {
+      return Optional.empty();
     }
   };
 }

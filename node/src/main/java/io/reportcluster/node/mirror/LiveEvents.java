@@ -2,8 +2,10 @@ package io.reportcluster.node.mirror;
 
 import io.reportcluster.node.redis.RedisConnections;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectReader;
 import io.reportcluster.protocol.Json;
+import io.reportcluster.protocol.LiveEvent;
 import org.apache.pekko.NotUsed;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.japi.Pair;
@@ -26,12 +28,29 @@ import org.slf4j.LoggerFactory;
 public final class LiveEvents {
   private static final Logger log = LoggerFactory.getLogger(LiveEvents.class);
 
-  /** One event: its job, its kind, the final-state flag and the JSON as published. */
-  public record Event(String jobId, String event, boolean terminal, String json) {}
+  /** One event, decoded, and its JSON as published (sent on to clients as it is). */
+  public record Event(LiveEvent event, String json) {
+    public String jobId() {
+      return event.jobId();
+    }
+
+    /** The event's kind, which is also its SSE event name. */
+    public String name() {
+      return event.event();
+    }
+
+    public boolean terminal() {
+      return event.terminal();
+    }
+  }
 
   private final RedisConnections redis;
   /** An event with its arrival number on this node, to tell a new client's events from older ones. */
   private record Numbered(long seq, Event event) {}
+
+  /** Fields a newer node adds to its events are skipped, not a reason to drop the event. */
+  private static final ObjectReader READER =
+      Json.MAPPER.readerFor(LiveEvent.class).without(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
   /** Events a client may lag behind before it loses its oldest ones. */
   private static final int CLIENT_BUFFER = 256;
@@ -98,12 +117,9 @@ public final class LiveEvents {
       return;
     }
     try {
-      JsonNode node = Json.MAPPER.readTree(json);
-      String state = node.path("state").asText("");
-      boolean terminal = state.equals("SUCCESS") || state.equals("FAILURE") || state.equals("REVOKED");
+      LiveEvent event = READER.readValue(json);
       // One pub/sub connection delivers on one thread: numbers follow the order of the queue.
-      queue.offer(new Numbered(arrived.incrementAndGet(),
-          new Event(node.path("job_id").asText(), node.path("event").asText(), terminal, json)));
+      queue.offer(new Numbered(arrived.incrementAndGet(), new Event(event, json)));
     } catch (Exception e) {
       log.debug("ignored a malformed live event: {}", e.getMessage());
     }

@@ -1,11 +1,15 @@
 package io.reportcluster.node.mirror;
 
+import com.typesafe.config.Config;
+import io.reportcluster.node.metrics.NodeMetrics;
 import io.reportcluster.node.redis.RedisConnections;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.reportcluster.protocol.Json;
+import io.reportcluster.protocol.LiveEvent;
+import io.reportcluster.node.redis.RedisKeys;
 import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.JobState;
 import java.time.Duration;
@@ -84,8 +88,9 @@ public final class RedisStatusMirror implements JobMirror {
       "return 1");
 
   private final RedisConnections redis;
-  private final String prefix;
+  private final RedisKeys keys;
   private final Duration finishedTtl;
+  private final Duration refresh;
   /**
    * Held while issuing a job's commands (Redis then applies them in announcement order), and
    * guarding the two maps below.
@@ -103,12 +108,13 @@ public final class RedisStatusMirror implements JobMirror {
    * @param maxPending most unconfirmed views kept for repair (at least 1); see the class comment
    *     for which go past it
    */
-  public RedisStatusMirror(RedisConnections redis, String prefix, Duration finishedTtl, int maxPending,
+  public RedisStatusMirror(RedisConnections redis, Duration finishedTtl, Duration refresh, int maxPending,
       MeterRegistry registry, Timer lag) {
     if (maxPending < 1) throw new IllegalArgumentException("reports.redis.max-pending-repairs must be at least 1");
     this.redis = redis;
-    this.prefix = prefix;
+    this.keys = redis.keys();
     this.finishedTtl = finishedTtl;
+    this.refresh = refresh;
     this.maxPending = maxPending;
     this.lag = lag;
     Gauge.builder("reports_mirror_pending_repairs", this, RedisStatusMirror::pendingRepairs)
@@ -118,8 +124,15 @@ public final class RedisStatusMirror implements JobMirror {
     redis.whileUp(this::repair);
   }
 
-  public String jobKey(String jobId) {
-    return prefix + "job:" + jobId;
+  /** The mirror {@code reports.redis} configures, on these connections. */
+  public static RedisStatusMirror fromConfig(RedisConnections redis, Config config, NodeMetrics metrics) {
+    return new RedisStatusMirror(redis, config.getDuration("finished-ttl"), config.getDuration("mirror-refresh"),
+        config.getInt("max-pending-repairs"), metrics.registry(), metrics.mirrorLag());
+  }
+
+  @Override
+  public Optional<Duration> refreshInterval() {
+    return Optional.of(refresh);
   }
 
   /** Jobs whose latest transition is not in Redis yet (and is kept to be written again). */
@@ -191,7 +204,7 @@ public final class RedisStatusMirror implements JobMirror {
   private CompletableFuture<?> writeHash(RedisAsyncCommands<String, String> redisCommands, Unconfirmed entry,
       Change change) {
     JobView view = entry.view;
-    String key = jobKey(view.jobId());
+    String key = keys.job(view.jobId());
     String viewJson;
     try {
       viewJson = MAPPER.writeValueAsString(view);
@@ -224,7 +237,7 @@ public final class RedisStatusMirror implements JobMirror {
       // A fenced-off (stale) view is no news either; a periodic refresh repeats a known state.
       if (wrote == null || wrote == 0L || change == Change.REFRESH) return CompletableFuture.completedFuture(0L);
       try {
-        return redisCommands.publish(redis.eventsChannel(), MAPPER.writeValueAsString(event(view, change)));
+        return redisCommands.publish(keys.eventsChannel(), MAPPER.writeValueAsString(event(view, change)));
       } catch (JsonProcessingException e) {
         return CompletableFuture.failedFuture(e);
       }
@@ -232,11 +245,8 @@ public final class RedisStatusMirror implements JobMirror {
   }
 
   /** The live event published for a transition. */
-  public record JobEvent(String jobId, String event, JobState state, String currentStep, int attempts, String result,
-      String error, String node, Instant at) {}
-
-  private static JobEvent event(JobView v, Change change) {
-    return new JobEvent(v.jobId(), change.name().toLowerCase(), v.state(), v.currentStep(), v.attempts(), v.result(),
+  private static LiveEvent event(JobView v, Change change) {
+    return new LiveEvent(v.jobId(), change.name().toLowerCase(), v.state(), v.currentStep(), v.attempts(), v.result(),
         v.error(), v.node(), v.updatedAt());
   }
 
@@ -266,7 +276,7 @@ public final class RedisStatusMirror implements JobMirror {
   public CompletionStage<Optional<JobView>> read(String jobId) {
     Optional<RedisAsyncCommands<String, String>> commands = redis.commands();
     if (commands.isEmpty()) return CompletableFuture.completedFuture(Optional.empty());
-    return commands.get().hget(jobKey(jobId), "view")
+    return commands.get().hget(keys.job(jobId), "view")
         .handle((json, failure) -> {
           if (failure != null || json == null) return Optional.<JobView>empty();
           try {

@@ -3,7 +3,7 @@ package io.reportcluster.node.redis;
 
 /**
  * Keeps this node's management address in the Redis discovery set while it runs (a heartbeat
- * on every Redis health check) and takes it out when the node leaves.
+ * every {@code reports.cluster.discovery-heartbeat}) and takes it out when the node leaves.
  */
 public final class DiscoveryRegistration {
   private final RedisConnections redis;
@@ -12,13 +12,13 @@ public final class DiscoveryRegistration {
   private final long ttlMillis;
   private volatile boolean active = true;
 
-  public DiscoveryRegistration(RedisConnections redis, String prefix, String serviceName, String host, int port,
-      long ttlMillis) {
+  public DiscoveryRegistration(RedisConnections redis, String serviceName, String host, int port, long ttlMillis,
+      java.time.Duration heartbeatInterval) {
     this.redis = redis;
-    this.key = RedisServiceDiscovery.key(prefix, serviceName);
+    this.key = redis.keys().discovery(serviceName);
     this.member = host + ":" + port;
     this.ttlMillis = ttlMillis;
-    redis.whileUp(this::heartbeat);
+    redis.every(heartbeatInterval, this::heartbeat);
     heartbeat();
   }
 

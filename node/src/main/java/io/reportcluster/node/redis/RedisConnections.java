@@ -21,6 +21,12 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
+import com.typesafe.config.Config;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.Done;
+import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,7 +35,12 @@ import org.slf4j.LoggerFactory;
  * background. Redis is never on the critical path of a job: when it is unreachable, commands
  * fail fast instead of queueing, {@link #isUp()} says so, and the connections come back by
  * themselves (Lettuce reconnects an established connection; a first connection that failed is
- * retried here). Listeners hear when Redis comes back so they can repair what they missed.
+ * retried here). Listeners run on every health check while Redis is reachable, so they can
+ * repair what they missed; periodic writers (node stats, discovery heartbeats) run at their own
+ * interval, and only while Redis is reachable.
+ *
+ * <p>A node without Redis has no instance of this class at all ({@link #fromConfig} answers
+ * empty): that is the one way "no Redis" is said.
  */
 public final class RedisConnections implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RedisConnections.class);
@@ -37,7 +48,7 @@ public final class RedisConnections implements AutoCloseable {
   private final ClientResources resources;
   private final RedisClient client;
   private final RedisURI uri;
-  private final String eventsChannel;
+  private final RedisKeys keys;
   private final Duration retryInterval;
   private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "redis-connections");
@@ -47,14 +58,23 @@ public final class RedisConnections implements AutoCloseable {
   private final AtomicReference<StatefulRedisConnection<String, String>> commands = new AtomicReference<>();
   private final AtomicReference<StatefulRedisPubSubConnection<String, String>> pubSub = new AtomicReference<>();
   private final List<Consumer<String>> eventListeners = new CopyOnWriteArrayList<>();
-  private final List<Runnable> upListeners = new CopyOnWriteArrayList<>();
   private final List<Runnable> tickListeners = new CopyOnWriteArrayList<>();
   private volatile boolean wasUp;
   private volatile boolean closed;
 
-  public RedisConnections(String url, String eventsChannel, Duration commandTimeout, Duration retryInterval) {
+  /**
+   * The connections {@code reports.redis} asks for, not yet started; empty when it names no URL
+   * (the embedded default).
+   */
+  public static Optional<RedisConnections> fromConfig(Config redis) {
+    if (redis.getString("url").isBlank()) return Optional.empty();
+    return Optional.of(new RedisConnections(redis.getString("url"), new RedisKeys(redis.getString("prefix")),
+        redis.getDuration("command-timeout"), redis.getDuration("health-interval")));
+  }
+
+  public RedisConnections(String url, RedisKeys keys, Duration commandTimeout, Duration retryInterval) {
     this.uri = RedisURI.create(url);
-    this.eventsChannel = eventsChannel;
+    this.keys = keys;
     this.retryInterval = retryInterval;
     // Lettuce's default reconnect backoff doubles up to 30 s: after a long outage the node would
     // notice Redis back (and repair the mirror) up to 30 s late. Retry at the health interval.
@@ -69,6 +89,20 @@ public final class RedisConnections implements AutoCloseable {
         .build());
   }
 
+  /**
+   * Starts connecting, and closes the connections when {@code system} stops, after every part
+   * that writes to Redis has had its last say.
+   */
+  public RedisConnections startWithin(ActorSystem<?> system) {
+    start();
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-redis",
+        () -> CompletableFuture.supplyAsync(() -> {
+          close(); // blocks up to its shutdown timeout: not on the default dispatcher
+          return Done.getInstance();
+        }, system.dispatchers().lookup(DispatcherSelector.fromConfig("reports-blocking-dispatcher"))));
+    return this;
+  }
+
   /** Starts connecting in the background and watching the connection's health. */
   public void start() {
     scheduler.execute(this::connectMissing);
@@ -80,14 +114,19 @@ public final class RedisConnections implements AutoCloseable {
     eventListeners.add(listener);
   }
 
-  /** Called (on a background thread) each time Redis becomes reachable after being down. */
-  public void onUp(Runnable listener) {
-    upListeners.add(listener);
-  }
-
   /** Called (on a background thread) on every health check while Redis is reachable. */
   public void whileUp(Runnable listener) {
     tickListeners.add(listener);
+  }
+
+  /**
+   * Runs {@code task} (on a background thread) every {@code interval}, at times when Redis is
+   * reachable; skipped while it is not.
+   */
+  public void every(Duration interval, Runnable task) {
+    scheduler.scheduleWithFixedDelay(() -> {
+      if (!closed && isUp()) runQuietly(task);
+    }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   public boolean isUp() {
@@ -106,8 +145,9 @@ public final class RedisConnections implements AutoCloseable {
     return c != null && c.isOpen() ? Optional.of(c.async()) : Optional.empty();
   }
 
-  public String eventsChannel() {
-    return eventsChannel;
+  /** The names of every key and channel, under this node's prefix. */
+  public RedisKeys keys() {
+    return keys;
   }
 
   private void watch() {
@@ -116,7 +156,6 @@ public final class RedisConnections implements AutoCloseable {
     boolean up = isUp();
     if (up && !wasUp) {
       log.info("Redis at {} is reachable", uri.getHost() + ":" + uri.getPort());
-      upListeners.forEach(RedisConnections::runQuietly);
     } else if (!up && wasUp) {
       log.warn("Redis at {} is unreachable: status mirror and live events degraded, jobs go on",
           uri.getHost() + ":" + uri.getPort());
@@ -152,7 +191,7 @@ public final class RedisConnections implements AutoCloseable {
             for (Consumer<String> l : eventListeners) l.accept(message);
           }
         });
-        ps.async().subscribe(eventsChannel);
+        ps.async().subscribe(keys.eventsChannel());
         pubSub.set(ps);
       } catch (RuntimeException e) {
         log.debug("Redis pub/sub not reachable yet: {}", e.getMessage());

@@ -18,7 +18,7 @@ import scala.jdk.javaapi.FutureConverters;
 /**
  * Pekko Discovery backed by Redis: the contact points of a service are the members of the
  * sorted set {@code <prefix>discovery:<service>} whose score (last heartbeat, epoch ms) is
- * recent; {@link DiscoveryRegistration} keeps each node's own entry fresh. Cluster Bootstrap
+ * recent ({@link RedisKeys#discovery}); {@link DiscoveryRegistration} keeps each node's own entry fresh. Cluster Bootstrap
  * uses it, so a node started with only the Redis URL finds the others.
  *
  * <p>Configured as {@code pekko.discovery.reports-redis.class}; Pekko instantiates it, so it
@@ -27,15 +27,11 @@ import scala.jdk.javaapi.FutureConverters;
 public final class RedisServiceDiscovery extends ServiceDiscovery {
   private static final Map<ActorSystem, Registered> NODES = new ConcurrentHashMap<>();
 
-  record Registered(RedisConnections redis, String prefix, long ttlMillis) {}
+  record Registered(RedisConnections redis, long ttlMillis) {}
 
-  public static void register(ActorSystem system, RedisConnections redis, String prefix, long ttlMillis) {
-    NODES.put(system, new Registered(redis, prefix, ttlMillis));
+  public static void register(ActorSystem system, RedisConnections redis, long ttlMillis) {
+    NODES.put(system, new Registered(redis, ttlMillis));
     system.registerOnTermination(() -> NODES.remove(system));
-  }
-
-  public static String key(String prefix, String serviceName) {
-    return prefix + "discovery:" + serviceName;
   }
 
   private final ActorSystem system;
@@ -56,7 +52,7 @@ public final class RedisServiceDiscovery extends ServiceDiscovery {
     }
     long since = System.currentTimeMillis() - node.ttlMillis();
     CompletableFuture<Resolved> resolved = commands.get()
-        .zrangebyscore(key(node.prefix(), lookup.serviceName()),
+        .zrangebyscore(node.redis().keys().discovery(lookup.serviceName()),
             io.lettuce.core.Range.create((double) since, Double.POSITIVE_INFINITY))
         .thenApply(members -> new Resolved(lookup.serviceName(), targets(members)))
         .toCompletableFuture();

@@ -1,5 +1,7 @@
 package io.reportcluster.node.it;
 
+import io.reportcluster.node.redis.RedisKeys;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -104,7 +106,7 @@ class RedisDiscoveryIT {
     assertThat(upMembers(http.get(0))).isEqualTo(selves);
 
     // Discovery lists each node's management address, as the node itself bound it.
-    String key = redis.prefix() + "discovery:" + SERVICE;
+    String key = new RedisKeys(redis.prefix()).discovery(SERVICE);
     Set<String> management = new TreeSet<>();
     for (ReportNode n : nodes) management.add(managementAddress(n));
     assertThat(management).hasSize(3);

@@ -1,5 +1,7 @@
 package io.reportcluster.node.job;
 
+import io.reportcluster.node.llm.CallMessages;
+
 import static io.reportcluster.protocol.JobState.FAILURE;
 import static io.reportcluster.protocol.JobState.PENDING;
 import static io.reportcluster.protocol.JobState.RETRY;
@@ -689,7 +691,8 @@ class ReportJobTest {
 
   /** Spawns the job entity (nothing submitted yet) with this test's steps and policy. */
   private void startEntity(RetryPolicy retry, Duration finishedIdleTimeout) {
-    JobSettings settings = new JobSettings(STEPS, 200, finishedIdleTimeout, retry);
+    JobSettings settings = new JobSettings(STEPS, 200, finishedIdleTimeout, retry,
+        new JobSettings.Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
     entity = EventSourcedBehaviorTestKit.create(kit.system(),
         ReportJob.create(jobId, shard.ref(), new ReportJob.Deps(settings, pool.ref(), poolMetrics, NODE)),
         EventSourcedBehaviorTestKit.enabledSerializationSettings());
@@ -749,7 +752,7 @@ class ReportJobTest {
 
   /** The pool receives the job's next call, for exactly this step and attempt. */
   private Caller takeCall(int step, int attempt) {
-    LlmCallerPool.Call call = pool.fishForMessage(DEADLINE, "the job's next call", m ->
+    CallMessages.Call call = pool.fishForMessage(DEADLINE, "the job's next call", m ->
         m instanceof LlmCallerPool.Submit ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore())
         .stream().map(LlmCallerPool.Submit.class::cast).findFirst().orElseThrow().call();
     assertThat(call.request()).as("call dispatched to the pool")
@@ -805,7 +808,7 @@ class ReportJobTest {
 
   /** Plays the caller actor that took one call of the job: it reports start, then success or failure. */
   private final class Caller {
-    final ActorRef<LlmCallerPool.CallResult> replyTo;
+    final ActorRef<CallMessages.CallResult> replyTo;
     final LlmRequest request;
     final int step;
     final int attempt;
@@ -813,7 +816,7 @@ class ReportJobTest {
     final Instant startedAt = Instant.now();
     Instant finishedAt;
 
-    Caller(ActorRef<LlmCallerPool.CallResult> replyTo, LlmRequest request, int step, int attempt) {
+    Caller(ActorRef<CallMessages.CallResult> replyTo, LlmRequest request, int step, int attempt) {
       this.replyTo = replyTo;
       this.request = request;
       this.step = step;
@@ -827,7 +830,7 @@ class ReportJobTest {
 
     /** Reports the start; for the job's current call, the start is journaled before anything else. */
     Caller starts() {
-      replyTo.tell(new LlmCallerPool.CallStarted(jobId, step, attempt, startedAt));
+      replyTo.tell(new CallMessages.CallStarted(jobId, step, attempt, startedAt));
       if (request != null) {
         assertThat(journal.next(AttemptStarted.class)).extracting(AttemptStarted::step, AttemptStarted::attempt)
             .containsExactly(step, attempt);
@@ -837,14 +840,14 @@ class ReportJobTest {
 
     Caller succeeds(String text) {
       finishedAt = Instant.now();
-      replyTo.tell(new LlmCallerPool.CallSucceeded(jobId, step, attempt, text, startedAt, finishedAt));
+      replyTo.tell(new CallMessages.CallSucceeded(jobId, step, attempt, text, startedAt, finishedAt));
       return this;
     }
 
     Caller fails(Kind kind, String message, Duration retryAfter) {
       finishedAt = Instant.now();
       LlmCallException failure = new LlmCallException(kind, message, retryAfter);
-      replyTo.tell(new LlmCallerPool.CallFailed(jobId, step, attempt, failure, startedAt, finishedAt));
+      replyTo.tell(new CallMessages.CallFailed(jobId, step, attempt, failure, startedAt, finishedAt));
       return this;
     }
 

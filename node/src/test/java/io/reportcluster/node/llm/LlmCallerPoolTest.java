@@ -84,21 +84,22 @@ class LlmCallerPoolTest {
 
   private static Pool pool(LlmProvider provider, int callers, Duration callTimeout) {
     LlmCallerPool.Settings settings = new LlmCallerPool.Settings(
-        callers, 1000, callTimeout, Duration.ofSeconds(5), Duration.ofMillis(50), Duration.ofMillis(200), 0.0);
+        callers, 1000, callTimeout, Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofMillis(50),
+        Duration.ofMillis(200), 0.0);
     PoolMetrics metrics = new PoolMetrics(callers, 1000);
     return new Pool(testKit.spawn(LlmCallerPool.create(settings, ProviderRegistry.of(provider), metrics)), metrics);
   }
 
-  private static LlmCallerPool.Submit call(String jobId, String prompt, ActorRef<LlmCallerPool.CallResult> replyTo) {
-    return new LlmCallerPool.Submit(new LlmCallerPool.Call(
+  private static LlmCallerPool.Submit call(String jobId, String prompt, ActorRef<CallMessages.CallResult> replyTo) {
+    return new LlmCallerPool.Submit(new CallMessages.Call(
         new LlmRequest(jobId, "Acme", 0, "market", 1, "gated", prompt), replyTo));
   }
 
-  private static List<LlmCallerPool.CallResult> finishedOnly(TestProbe<LlmCallerPool.CallResult> probe, int n) {
-    List<LlmCallerPool.CallResult> out = new ArrayList<>();
+  private static List<CallMessages.CallResult> finishedOnly(TestProbe<CallMessages.CallResult> probe, int n) {
+    List<CallMessages.CallResult> out = new ArrayList<>();
     while (out.size() < n) {
-      LlmCallerPool.CallResult r = probe.receiveMessage(Duration.ofSeconds(10));
-      if (!(r instanceof LlmCallerPool.CallStarted)) out.add(r);
+      CallMessages.CallResult r = probe.receiveMessage(Duration.ofSeconds(10));
+      if (!(r instanceof CallMessages.CallStarted)) out.add(r);
     }
     return out;
   }
@@ -108,7 +109,7 @@ class LlmCallerPoolTest {
     GatedProvider gate = new GatedProvider();
     RecordingProvider provider = new RecordingProvider(gate);
     Pool pool = pool(provider, 4, Duration.ofMinutes(1));
-    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+    TestProbe<CallMessages.CallResult> probe = testKit.createTestProbe();
 
     for (int i = 0; i < 50; i++) pool.ref().tell(call("job-" + i, "p", probe.ref()));
 
@@ -124,8 +125,8 @@ class LlmCallerPoolTest {
       answered += gate.releaseAll();
       assertThat(answered).isGreaterThan(before);
     }
-    List<LlmCallerPool.CallResult> results = finishedOnly(probe, 50);
-    assertThat(results).allMatch(r -> r instanceof LlmCallerPool.CallSucceeded);
+    List<CallMessages.CallResult> results = finishedOnly(probe, 50);
+    assertThat(results).allMatch(r -> r instanceof CallMessages.CallSucceeded);
     assertThat(provider.maxInFlight()).isEqualTo(4);
     assertThat(provider.calls()).hasSize(50);
     Await.until(Duration.ofSeconds(5), "queue empty", () -> pool.metrics().queueDepth() == 0);
@@ -137,12 +138,12 @@ class LlmCallerPoolTest {
     GatedProvider gate = new GatedProvider();
     RecordingProvider provider = new RecordingProvider(gate);
     Pool pool = pool(provider, 2, Duration.ofMinutes(1));
-    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+    TestProbe<CallMessages.CallResult> probe = testKit.createTestProbe();
 
     pool.ref().tell(call("job-crash", "crash", probe.ref()));
-    LlmCallerPool.CallResult crashed = finishedOnly(probe, 1).get(0);
-    assertThat(crashed).isInstanceOf(LlmCallerPool.CallFailed.class);
-    LlmCallException why = ((LlmCallerPool.CallFailed) crashed).failure();
+    CallMessages.CallResult crashed = finishedOnly(probe, 1).get(0);
+    assertThat(crashed).isInstanceOf(CallMessages.CallFailed.class);
+    LlmCallException why = ((CallMessages.CallFailed) crashed).failure();
     assertThat(why.kind()).isEqualTo(LlmCallException.Kind.CALLER_CRASHED);
     assertThat(why.retryable()).isTrue();
 
@@ -151,7 +152,7 @@ class LlmCallerPoolTest {
     pool.ref().tell(call("job-b", "p", probe.ref()));
     Await.until(Duration.ofSeconds(5), "2 calls in flight after the restart", () -> provider.inFlight() == 2);
     gate.releaseAll();
-    assertThat(finishedOnly(probe, 2)).allMatch(r -> r instanceof LlmCallerPool.CallSucceeded);
+    assertThat(finishedOnly(probe, 2)).allMatch(r -> r instanceof CallMessages.CallSucceeded);
     assertThat(pool.metrics().inFlight()).isZero();
   }
 
@@ -159,18 +160,18 @@ class LlmCallerPoolTest {
   void aHungCallTimesOutAsARetryableFailureAndFreesItsCaller() {
     GatedProvider gate = new GatedProvider();
     Pool pool = pool(gate, 1, Duration.ofMillis(300));
-    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+    TestProbe<CallMessages.CallResult> probe = testKit.createTestProbe();
 
     pool.ref().tell(call("job-hung", "p", probe.ref()));
-    LlmCallerPool.CallResult r = finishedOnly(probe, 1).get(0);
-    assertThat(r).isInstanceOf(LlmCallerPool.CallFailed.class);
-    assertThat(((LlmCallerPool.CallFailed) r).failure().kind()).isEqualTo(LlmCallException.Kind.TIMEOUT);
+    CallMessages.CallResult r = finishedOnly(probe, 1).get(0);
+    assertThat(r).isInstanceOf(CallMessages.CallFailed.class);
+    assertThat(((CallMessages.CallFailed) r).failure().kind()).isEqualTo(LlmCallException.Kind.TIMEOUT);
 
     assertThat(gate.cancels).as("the hung call was cancelled at the provider, not abandoned").hasSize(1);
     pool.ref().tell(call("job-next", "p", probe.ref()));
     Await.until(Duration.ofSeconds(5), "the single caller takes the next call", () -> gate.pending.size() == 1);
     gate.releaseAll();
-    assertThat(finishedOnly(probe, 1).get(0)).isInstanceOf(LlmCallerPool.CallSucceeded.class);
+    assertThat(finishedOnly(probe, 1).get(0)).isInstanceOf(CallMessages.CallSucceeded.class);
   }
 
   @Test
@@ -178,7 +179,7 @@ class LlmCallerPoolTest {
     GatedProvider gate = new GatedProvider();
     RecordingProvider provider = new RecordingProvider(gate);
     Pool pool = pool(provider, 1, Duration.ofMinutes(1));
-    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+    TestProbe<CallMessages.CallResult> probe = testKit.createTestProbe();
 
     pool.ref().tell(call("job-running", "p", probe.ref()));
     pool.ref().tell(call("job-cancelled", "p", probe.ref()));
@@ -201,7 +202,7 @@ class LlmCallerPoolTest {
     gate.holdCancels = true;
     RecordingProvider provider = new RecordingProvider(gate);
     Pool pool = pool(provider, 1, Duration.ofMillis(200));
-    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+    TestProbe<CallMessages.CallResult> probe = testKit.createTestProbe();
 
     pool.ref().tell(call("job-slow", "p", probe.ref()));
     pool.ref().tell(call("job-next", "p", probe.ref()));
@@ -210,16 +211,16 @@ class LlmCallerPoolTest {
 
     // Until the provider says the call stopped, the caller stays busy: no retry runs beside it,
     // the job is not told yet, and the next call waits.
-    probe.expectMessageClass(LlmCallerPool.CallStarted.class);
+    probe.expectMessageClass(CallMessages.CallStarted.class);
     probe.expectNoMessage(Duration.ofMillis(300));
     assertThat(pool.metrics().inFlight()).isEqualTo(1);
     assertThat(pool.metrics().queueDepth()).isEqualTo(1);
     assertThat(provider.calls()).hasSize(1);
 
     stop.complete(null);
-    LlmCallerPool.CallResult r = finishedOnly(probe, 1).get(0);
-    assertThat(r).isInstanceOf(LlmCallerPool.CallFailed.class);
-    assertThat(((LlmCallerPool.CallFailed) r).failure().kind()).isEqualTo(LlmCallException.Kind.TIMEOUT);
+    CallMessages.CallResult r = finishedOnly(probe, 1).get(0);
+    assertThat(r).isInstanceOf(CallMessages.CallFailed.class);
+    assertThat(((CallMessages.CallFailed) r).failure().kind()).isEqualTo(LlmCallException.Kind.TIMEOUT);
     Await.until(Duration.ofSeconds(5), "the caller takes the next call", () -> gate.pending.size() == 1);
     assertThat(provider.cancelled()).extracting(LlmRequest::jobId).containsExactly("job-slow");
     assertThat(provider.maxInFlight()).isEqualTo(1);
@@ -231,7 +232,7 @@ class LlmCallerPoolTest {
     GatedProvider gate = new GatedProvider();
     RecordingProvider provider = new RecordingProvider(gate);
     Pool pool = pool(provider, 1, Duration.ofMinutes(1));
-    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+    TestProbe<CallMessages.CallResult> probe = testKit.createTestProbe();
 
     pool.ref().tell(call("job-running", "p", probe.ref()));
     Await.until(Duration.ofSeconds(5), "the call runs", () -> gate.pending.size() == 1);
@@ -241,7 +242,7 @@ class LlmCallerPoolTest {
     Await.until(Duration.ofSeconds(5), "the caller is free", () -> pool.metrics().inFlight() == 0);
     assertThat(pool.metrics().callsCancelled()).isEqualTo(1);
     // The job hears nothing after the start: a cancelled call is not news.
-    probe.expectMessageClass(LlmCallerPool.CallStarted.class);
+    probe.expectMessageClass(CallMessages.CallStarted.class);
     probe.expectNoMessage(Duration.ofMillis(200));
   }
 
@@ -250,9 +251,9 @@ class LlmCallerPoolTest {
     GatedProvider gate = new GatedProvider();
     RecordingProvider provider = new RecordingProvider(gate);
     Pool pool = pool(provider, 1, Duration.ofMinutes(1));
-    TestProbe<LlmCallerPool.CallResult> blocker = testKit.createTestProbe();
-    TestProbe<LlmCallerPool.CallResult> oldCopy = testKit.createTestProbe();
-    TestProbe<LlmCallerPool.CallResult> newCopy = testKit.createTestProbe();
+    TestProbe<CallMessages.CallResult> blocker = testKit.createTestProbe();
+    TestProbe<CallMessages.CallResult> oldCopy = testKit.createTestProbe();
+    TestProbe<CallMessages.CallResult> newCopy = testKit.createTestProbe();
 
     pool.ref().tell(call("job-other", "p", blocker.ref()));
     pool.ref().tell(call("job-moved", "p", oldCopy.ref()));
@@ -273,19 +274,19 @@ class LlmCallerPoolTest {
   void aProviderThatThrowsAnErrorFailsTheCallAndLeavesNothingCountedInFlight() {
     GatedProvider gate = new GatedProvider();
     Pool pool = pool(gate, 1, Duration.ofMinutes(1));
-    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+    TestProbe<CallMessages.CallResult> probe = testKit.createTestProbe();
 
     pool.ref().tell(call("job-error", "error", probe.ref()));
-    LlmCallerPool.CallResult r = finishedOnly(probe, 1).get(0);
-    assertThat(r).isInstanceOf(LlmCallerPool.CallFailed.class);
-    assertThat(((LlmCallerPool.CallFailed) r).failure().retryable()).isTrue();
+    CallMessages.CallResult r = finishedOnly(probe, 1).get(0);
+    assertThat(r).isInstanceOf(CallMessages.CallFailed.class);
+    assertThat(((CallMessages.CallFailed) r).failure().retryable()).isTrue();
     Await.until(Duration.ofSeconds(5), "nothing in flight", () -> pool.metrics().inFlight() == 0);
 
     // The caller came back and serves the next call.
     pool.ref().tell(call("job-next", "p", probe.ref()));
     Await.until(Duration.ofSeconds(5), "the next call runs", () -> gate.pending.size() == 1);
     gate.releaseAll();
-    assertThat(finishedOnly(probe, 1).get(0)).isInstanceOf(LlmCallerPool.CallSucceeded.class);
+    assertThat(finishedOnly(probe, 1).get(0)).isInstanceOf(CallMessages.CallSucceeded.class);
   }
 
   @Test
@@ -293,7 +294,7 @@ class LlmCallerPoolTest {
     GatedProvider gate = new GatedProvider();
     RecordingProvider provider = new RecordingProvider(gate);
     Pool pool = pool(provider, 2, Duration.ofMinutes(1));
-    TestProbe<LlmCallerPool.CallResult> probe = testKit.createTestProbe();
+    TestProbe<CallMessages.CallResult> probe = testKit.createTestProbe();
 
     for (int i = 0; i < 5; i++) pool.ref().tell(call("job-" + i, "p", probe.ref()));
     Await.until(Duration.ofSeconds(5), "two run, three wait", () -> gate.pending.size() == 2
@@ -304,8 +305,8 @@ class LlmCallerPoolTest {
     Await.until(Duration.ofSeconds(5), "nothing in flight or queued",
         () -> pool.metrics().inFlight() == 0 && pool.metrics().queueDepth() == 0);
     pool.ref().tell(call("job-late", "p", probe.ref()));
-    probe.expectMessageClass(LlmCallerPool.CallStarted.class);
-    probe.expectMessageClass(LlmCallerPool.CallStarted.class);
+    probe.expectMessageClass(CallMessages.CallStarted.class);
+    probe.expectMessageClass(CallMessages.CallStarted.class);
     probe.expectNoMessage(Duration.ofMillis(300));
     assertThat(provider.calls()).hasSize(2);
   }

@@ -1,5 +1,7 @@
 package io.reportcluster.node.mirror;
 
+import io.reportcluster.node.redis.RedisKeys;
+
 import io.reportcluster.node.redis.RedisConnections;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -45,7 +47,7 @@ class LiveEventsTest {
     system = ActorSystem.create(Behaviors.empty(), "live-events-test",
         ConfigFactory.parseString("pekko.actor.provider = local").withFallback(ConfigFactory.load()));
     redis = new TestRedis();
-    connections = new RedisConnections(redis.url(), redis.prefix() + "events", Duration.ofSeconds(2),
+    connections = new RedisConnections(redis.url(), new RedisKeys(redis.prefix()), Duration.ofSeconds(2),
         Duration.ofMillis(200));
     live = new LiveEvents(system, connections);
     connections.start();
@@ -104,7 +106,7 @@ class LiveEventsTest {
             + " + [succeeded]: the others were lost", missing);
       }
       assertThat(e.jobId()).as("job of event %d", i).isEqualTo(mine);
-      received.add(e.event());
+      received.add(e.name());
     }
     assertThat(received).containsExactly("started", "step_completed", "retry", "started", "step_completed",
         "succeeded");
@@ -112,7 +114,7 @@ class LiveEventsTest {
   }
 
   private void publish(String jobId, String event, String state) {
-    redis.commands().publish(redis.prefix() + "events",
+    redis.commands().publish(connections.keys().eventsChannel(),
         "{\"job_id\":\"" + jobId + "\",\"event\":\"" + event + "\",\"state\":\"" + state + "\"}");
   }
 }

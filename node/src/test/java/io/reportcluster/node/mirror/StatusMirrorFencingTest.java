@@ -1,5 +1,7 @@
 package io.reportcluster.node.mirror;
 
+import io.reportcluster.node.redis.RedisKeys;
+
 import io.reportcluster.node.redis.RedisConnections;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -30,11 +32,11 @@ class StatusMirrorFencingTest {
   @BeforeEach
   void connect() {
     redis = new TestRedis();
-    connections = new RedisConnections(redis.url(), redis.prefix() + "events", Duration.ofSeconds(2), Duration.ofMillis(200));
+    connections = new RedisConnections(redis.url(), new RedisKeys(redis.prefix()), Duration.ofSeconds(2), Duration.ofMillis(200));
     connections.start();
     Await.until(Duration.ofSeconds(10), "Redis connected", connections::isUp);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    mirror = new RedisStatusMirror(connections, redis.prefix(), Duration.ofHours(1), 100, registry, registry.timer("lag"));
+    mirror = new RedisStatusMirror(connections, Duration.ofHours(1), Duration.ofSeconds(10), 100, registry, registry.timer("lag"));
   }
 
   @AfterEach
@@ -49,7 +51,7 @@ class StatusMirrorFencingTest {
   }
 
   private Map<String, String> hash() {
-    return redis.commands().hgetall(mirror.jobKey("job-1"));
+    return redis.commands().hgetall(connections.keys().job("job-1"));
   }
 
   private void announceAndSettle(JobView v, long seq, long incarnation) {
@@ -66,7 +68,7 @@ class StatusMirrorFencingTest {
     announceAndSettle(view(JobState.STARTED, "node-a"), 7, 1_000); // same seq, older copy
 
     assertThat(hash()).containsEntry("state", "SUCCESS").containsEntry("node", "node-b");
-    assertThat(redis.commands().ttl(mirror.jobKey("job-1"))).isBetween(1L, 3600L);
+    assertThat(redis.commands().ttl(connections.keys().job("job-1"))).isBetween(1L, 3600L);
   }
 
   @Test
@@ -74,7 +76,7 @@ class StatusMirrorFencingTest {
     announceAndSettle(view(JobState.PENDING, "node-a"), 1, 1_000);
     announceAndSettle(view(JobState.STARTED, "node-a"), 1, 1_000); // runtime change, same seq
     assertThat(hash()).containsEntry("state", "STARTED");
-    assertThat(redis.commands().ttl(mirror.jobKey("job-1"))).isEqualTo(-1L);
+    assertThat(redis.commands().ttl(connections.keys().job("job-1"))).isEqualTo(-1L);
 
     announceAndSettle(view(JobState.SUCCESS, "node-a"), 6, 1_000);
     assertThat(hash()).containsEntry("state", "SUCCESS").containsEntry("seq", "6");

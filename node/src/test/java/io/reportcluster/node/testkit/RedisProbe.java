@@ -1,5 +1,7 @@
 package io.reportcluster.node.testkit;
 
+import io.reportcluster.node.redis.RedisKeys;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lettuce.core.ClientOptions;
@@ -36,6 +38,7 @@ public final class RedisProbe implements AutoCloseable {
   private final StatefulRedisConnection<String, String> connection;
   private final RedisCommands<String, String> redis;
   private final String prefix;
+  private final RedisKeys keys;
   private final List<JsonNode> events = new CopyOnWriteArrayList<>();
   private StatefulRedisPubSubConnection<String, String> pubSub;
 
@@ -47,6 +50,7 @@ public final class RedisProbe implements AutoCloseable {
   public RedisProbe(String url, String prefix) {
     if (!prefix.startsWith("rc-test-")) throw new IllegalArgumentException("test keys must start with rc-test-");
     this.prefix = prefix;
+    this.keys = new RedisKeys(prefix);
     // The probe itself reconnects quickly after a restart of a private server.
     this.resources = ClientResources.builder().reconnectDelay(Delay.constant(Duration.ofMillis(100))).build();
     this.client = RedisClient.create(resources, RedisURI.create(url));
@@ -60,19 +64,19 @@ public final class RedisProbe implements AutoCloseable {
   }
 
   public String jobKey(String jobId) {
-    return prefix + "job:" + jobId;
+    return keys.job(jobId);
   }
 
   public String nodeKey(String nodeName) {
-    return prefix + "node:" + nodeName;
+    return keys.node(nodeName);
   }
 
   public String nodesKey() {
-    return prefix + "nodes";
+    return keys.nodes();
   }
 
   public String eventsChannel() {
-    return prefix + "events";
+    return keys.eventsChannel();
   }
 
   /** HGETALL of the job's mirror hash (empty when there is none). */
@@ -140,7 +144,7 @@ public final class RedisProbe implements AutoCloseable {
   public long deleteAll() {
     long deleted = 0;
     ScanCursor cursor = ScanCursor.INITIAL;
-    ScanArgs match = ScanArgs.Builder.matches(prefix + "*").limit(500);
+    ScanArgs match = ScanArgs.Builder.matches(keys.everything()).limit(500);
     do {
       KeyScanCursor<String> page = redis.scan(cursor, match);
       for (String key : page.getKeys()) {

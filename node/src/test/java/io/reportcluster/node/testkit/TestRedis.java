@@ -1,5 +1,7 @@
 package io.reportcluster.node.testkit;
 
+import io.reportcluster.node.redis.RedisKeys;
+
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
@@ -53,7 +55,7 @@ public final class TestRedis implements AutoCloseable {
   /** Every key of this test's prefix. */
   public List<String> keys() {
     List<String> out = new ArrayList<>();
-    ScanArgs args = ScanArgs.Builder.matches(prefix + "*").limit(500);
+    ScanArgs args = ScanArgs.Builder.matches(new RedisKeys(prefix).everything()).limit(500);
     KeyScanCursor<String> cursor = commands().scan(ScanCursor.INITIAL, args);
     while (true) {
       out.addAll(cursor.getKeys());

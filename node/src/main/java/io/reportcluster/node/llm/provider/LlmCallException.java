@@ -50,16 +50,6 @@ public final class LlmCallException extends RuntimeException {
     this(kind, message, null);
   }
 
-  /** Maps an HTTP status from a provider to its kind: 429 and 5xx retry, other 4xx do not. */
-  public static Kind kindOfStatus(int status) {
-    if (status == 429) return Kind.RATE_LIMITED;
-    if (status == 401) return Kind.UNAUTHORIZED;
-    if (status == 403) return Kind.FORBIDDEN;
-    if (status >= 500) return Kind.SERVER_ERROR;
-    if (status == 408) return Kind.TIMEOUT;
-    return Kind.BAD_REQUEST;
-  }
-
   public Kind kind() {
     return kind;
   }

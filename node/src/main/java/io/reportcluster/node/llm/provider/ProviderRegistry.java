@@ -1,5 +1,6 @@
 package io.reportcluster.node.llm.provider;
 
+import com.typesafe.config.Config;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -18,6 +19,13 @@ public final class ProviderRegistry {
     }
     this.providers = Collections.unmodifiableMap(new LinkedHashMap<>(providers));
     this.defaultProvider = defaultProvider;
+  }
+
+  /** The providers {@code reports.llm} configures. */
+  public static ProviderRegistry fromConfig(Config llm) {
+    Map<String, LlmProvider> providers = new LinkedHashMap<>();
+    providers.put("simulated", new SimulatedProvider(SimulatedProvider.Settings.fromConfig(llm.getConfig("simulated"))));
+    return new ProviderRegistry(providers, llm.getString("default-provider"));
   }
 
   public static ProviderRegistry of(LlmProvider... providers) {

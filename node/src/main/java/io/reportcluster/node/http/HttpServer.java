@@ -1,5 +1,12 @@
 package io.reportcluster.node.http;
 
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
@@ -11,24 +18,45 @@ import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The node's whole HTTP API: its routes behind one JSON error policy. */
-public final class HttpApi extends AllDirectives {
-  private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
+/**
+ * The node's HTTP server: its routes behind one JSON error policy, bound on
+ * {@code reports.http.host:port}, and unbound through Coordinated Shutdown (stop accepting, let
+ * requests in flight finish for up to {@code reports.http.shutdown-deadline}, then close).
+ */
+public final class HttpServer extends AllDirectives {
+  private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
 
   private final long maxBodyBytes;
 
-  public HttpApi(long maxBodyBytes) {
+  private HttpServer(long maxBodyBytes) {
     this.maxBodyBytes = maxBodyBytes;
   }
 
-  public Route of(Route... routes) {
-    Route all = routes.length == 1 ? routes[0] : concat(routes[0], java.util.Arrays.copyOfRange(routes, 1, routes.length));
+  /** Binds the routes (failing if the port cannot be bound within 30 s). */
+  public static ServerBinding start(ActorSystem<?> system, String host, int port, Duration shutdownDeadline,
+      long maxBodyBytes, Route... routes) throws Exception {
+    return Http.get(system)
+        .newServerAt(host, port)
+        .bind(new HttpServer(maxBodyBytes).withErrorPolicy(routes))
+        .toCompletableFuture()
+        .get(30, TimeUnit.SECONDS)
+        .addToCoordinatedShutdown(shutdownDeadline, system);
+  }
+
+  /** The base URL a client reaches a bound server at. */
+  public static String baseUrl(ServerBinding binding) {
+    InetSocketAddress address = binding.localAddress();
+    return "http://" + address.getHostString() + ":" + address.getPort();
+  }
+
+  private Route withErrorPolicy(Route... routes) {
+    Route all = routes.length == 1 ? routes[0] : concat(routes[0], Arrays.copyOfRange(routes, 1, routes.length));
     return handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () -> all));
   }
 
   private ExceptionHandler exceptionHandler() {
     return ExceptionHandler.newBuilder()
-        .match(EntityStreamSizeException.class, e -> complete(JobRoutes.tooLargeResponse(maxBodyBytes)))
+        .match(EntityStreamSizeException.class, e -> complete(JsonResponses.bodyTooLarge(maxBodyBytes)))
         .matchAny(e -> {
           log.error("unexpected error in a route", e);
           return complete(JsonResponses.error(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error",
@@ -44,7 +72,7 @@ public final class HttpApi extends AllDirectives {
     // handler above never sees it. Answer it like the Content-Length case.
     RejectionHandler bodyTooLarge = RejectionHandler.newBuilder()
         .handle(MalformedRequestContentRejection.class, r -> r.getCause() instanceof EntityStreamSizeException
-            ? complete(JobRoutes.tooLargeResponse(maxBodyBytes))
+            ? complete(JsonResponses.bodyTooLarge(maxBodyBytes))
             : complete(JsonResponses.error(StatusCodes.BAD_REQUEST, "malformed_body", "the body could not be read")))
         .build();
     return bodyTooLarge.withFallback(RejectionHandler.defaultHandler().mapRejectionResponse(response -> {

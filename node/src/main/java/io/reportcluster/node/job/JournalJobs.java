@@ -1,6 +1,5 @@
-package io.reportcluster.node.persistence;
+package io.reportcluster.node.job;
 
-import io.reportcluster.node.job.ReportJob;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -46,7 +45,7 @@ public final class JournalJobs {
     String pid = PersistenceId.of(ReportJob.TYPE_KEY.name(), jobId).id();
     CompletableFuture<Boolean> found = new CompletableFuture<>();
     // Completed on the stream's own thread: Pekko's stages would hop to the common pool, which
-    // on 2 cores starts a thread per callback (see JobRoutes.direct).
+    // on 2 cores starts a thread per callback (see Jobs.direct).
     journal.currentEventsByPersistenceId(pid, 1L, 1L)
         .runWith(Sink.headOption(), materializer)
         .whenCompleteAsync((first, failure) -> {

@@ -73,7 +73,7 @@ class LiveEventsTest {
         live.source(e -> e.jobId().equals(mine)).runWith(TestSink.create(system), system);
     // Another client that reads everything at once: it shows how far the events have travelled.
     Set<String> seen = ConcurrentHashMap.newKeySet();
-    live.source(e -> true).runWith(Sink.foreach(e -> seen.add(e.jobId() + "/" + e.event())), system);
+    live.source(e -> true).runWith(Sink.foreach(e -> seen.add(e.jobId() + "/" + e.name())), system);
 
     // Both are attached (the client first): events flow, and the job's first one reaches the client.
     client.ensureSubscription();
@@ -84,7 +84,7 @@ class LiveEventsTest {
     });
     publish(mine, "submitted", "PENDING");
     client.request(1);
-    assertThat(client.expectNext(WAIT).event()).isEqualTo("submitted");
+    assertThat(client.expectNext(WAIT).name()).isEqualTo("submitted");
 
     // The client stops reading. Its job moves on, a flood of other jobs' events passes, its job ends.
     List<String> own = List.of("started", "step_completed", "retry", "started", "step_completed");

@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
@@ -32,8 +35,8 @@ import org.junit.jupiter.api.Test;
  * Static check of the container packaging: docker-compose.cluster.yml, the Dockerfile,
  * config/compose.conf and ops/compose/nginx.conf, without a Docker engine.
  *
- * <p>{@link #fileDescribesTheCluster()} always runs: it reads the compose file itself (with the
- * small YAML reader below, compose's ${VAR:-default} interpolation taken with every variable
+ * <p>{@link #fileDescribesTheCluster()} always runs: it reads the compose file itself (with
+ * jackson-dataformat-yaml, compose's ${VAR:-default} interpolation taken with every variable
  * unset) and checks the cluster it describes against the Dockerfile and the node configuration.
  * {@link #composeToolAcceptsTheFileAndItsNormalizedForm()} additionally runs {@code docker compose
  * config} (v2, JSON output) or {@code docker-compose config} (v1, normalized YAML) and applies the
@@ -49,7 +52,7 @@ class ComposeFileTest {
 
   @Test
   void fileDescribesTheCluster() throws IOException {
-    Object parsed = MiniYaml.parse(Files.readString(repo.resolve(COMPOSE_FILE)));
+    Object parsed = readYaml(Files.readString(repo.resolve(COMPOSE_FILE)));
     Map<String, Object> compose = map(interpolateWithDefaults(parsed), COMPOSE_FILE);
     checkCluster(compose, COMPOSE_FILE + " as written");
   }
@@ -78,7 +81,7 @@ class ComposeFileTest {
           .as("%s rejects the file:%n%s", String.join(" ", command), Files.readString(stderr))
           .isZero();
 
-      Object normalized = v2 ? new ObjectMapper().readValue(out, Object.class) : MiniYaml.parse(out);
+      Object normalized = v2 ? new ObjectMapper().readValue(out, Object.class) : readYaml(out);
       checkCluster(map(normalized, "normalized compose model"), String.join(" ", tool.get()) + " config");
     } finally {
       Files.deleteIfExists(emptyEnv);
@@ -492,346 +495,64 @@ class ComposeFileTest {
     return node;
   }
 
-  // ---- a small YAML reader ----------------------------------------------------------------------
+  // ---- reading YAML ---------------------------------------------------------------------------
 
   /**
-   * Reads the YAML subset compose files use: block mappings and sequences (also "- key: value"
-   * items and sequences at their key's indentation), plain, single- and double-quoted scalars
-   * (also folded over several lines), flow sequences and mappings of scalars, comments, anchors,
-   * aliases and merge keys ({@code <<: *name}). Scalars stay strings ("null"/"~"/empty: null).
-   * Anything else (block scalars | and >, tags, several documents) is rejected, not guessed.
+   * A YAML document as maps, lists and scalars kept as written (strings; null for null, ~ or
+   * nothing), read with jackson-dataformat-yaml. Jackson reports anchors ({@code &node}) and
+   * aliases ({@code *node}) but leaves them, and merge keys ({@code <<: *node}), to the caller;
+   * compose files use all three, so they are resolved here as compose does. A key twice in one
+   * mapping is an error, as it is for compose.
    */
-  static final class MiniYaml {
-    private record Line(int number, int indent, String text) {}
-
-    private final List<Line> lines = new ArrayList<>();
-    private final Map<String, Object> anchors = new HashMap<>();
-    private int pos;
-
-    static Object parse(String text) {
-      MiniYaml y = new MiniYaml(text);
-      if (y.lines.isEmpty()) return null;
-      Object root = y.block(y.lines.get(0).indent());
-      if (y.pos < y.lines.size()) throw y.error(y.lines.get(y.pos), "unexpected content");
-      return root;
+  static Object readYaml(String text) throws IOException {
+    try (YAMLParser parser = new YAMLFactory().createParser(text)) {
+      if (parser.nextToken() == null) return null;
+      return yamlValue(parser, new HashMap<>());
     }
+  }
 
-    private MiniYaml(String text) {
-      String[] raw = text.split("\r?\n", -1);
-      for (int i = 0; i < raw.length; i++) {
-        String line = stripComment(raw[i]).stripTrailing();
-        if (line.isBlank()) continue;
-        int indent = 0;
-        while (indent < line.length() && line.charAt(indent) == ' ') indent++;
-        if (line.charAt(indent) == '\t') throw new IllegalArgumentException("line " + (i + 1) + ": tab indentation");
-        String content = line.substring(indent);
-        if (content.equals("---") && lines.isEmpty()) continue;
-        if (content.equals("---") || content.equals("...") || content.startsWith("%")) {
-          throw new IllegalArgumentException("line " + (i + 1) + ": several documents or directives are not supported");
-        }
-        lines.add(new Line(i + 1, indent, content));
-      }
+  private static Object yamlValue(YAMLParser parser, Map<String, Object> anchors) throws IOException {
+    if (parser.isCurrentAlias()) {
+      String name = parser.getText();
+      if (!anchors.containsKey(name)) throw new IOException("unknown alias *" + name + " at " + parser.currentLocation());
+      return anchors.get(name);
     }
-
-    private Object block(int indent) {
-      return isSeqItem(lines.get(pos).text()) ? seq(indent) : map(indent);
-    }
-
-    private Map<String, Object> map(int indent) {
-      Map<String, Object> map = new LinkedHashMap<>();
-      List<Object> merges = new ArrayList<>();
-      while (pos < lines.size() && lines.get(pos).indent() == indent && !isSeqItem(lines.get(pos).text())) {
-        Line line = lines.get(pos);
-        int colon = keySeparator(line.text());
-        if (colon < 0) throw error(line, "expected 'key: value'");
-        String key = scalar(line.text().substring(0, colon).strip(), line);
-        String rest = line.text().substring(colon + 1).strip();
-        pos++;
-        Object value = value(rest, indent, true, line);
-        if (key.equals("<<")) {
-          merges.add(value);
-        } else if (map.containsKey(key)) {
-          throw error(line, "duplicate key " + key);
-        } else {
-          map.put(key, value);
-        }
-      }
-      if (pos < lines.size() && lines.get(pos).indent() > indent) throw error(lines.get(pos), "bad indentation");
-      for (Object merge : merges) {
-        List<?> sources = merge instanceof List<?> l ? l : List.of(merge);
-        for (Object source : sources) {
-          if (!(source instanceof Map<?, ?> m)) throw new IllegalArgumentException("merge key needs a mapping");
-          m.forEach((k, v) -> map.putIfAbsent(String.valueOf(k), v));
-        }
-      }
-      return map;
-    }
-
-    private List<Object> seq(int indent) {
-      List<Object> list = new ArrayList<>();
-      while (pos < lines.size() && lines.get(pos).indent() == indent && isSeqItem(lines.get(pos).text())) {
-        Line line = lines.get(pos);
-        String rest = line.text().substring(1).strip();
-        if (!rest.isEmpty() && keySeparator(rest) >= 0 && !rest.startsWith("[") && !rest.startsWith("{")) {
-          // "- key: value ...": a mapping whose keys sit at the column of "key".
-          int column = indent + line.text().indexOf(rest);
-          lines.set(pos, new Line(line.number(), column, rest));
-          list.add(map(column));
-        } else {
-          pos++;
-          list.add(value(rest, indent, false, line));
-        }
-      }
-      return list;
-    }
-
-    private Object value(String rest, int parentIndent, boolean inMap, Line line) {
-      String anchor = null;
-      if (rest.startsWith("&")) {
-        int end = rest.indexOf(' ');
-        anchor = end < 0 ? rest.substring(1) : rest.substring(1, end);
-        rest = end < 0 ? "" : rest.substring(end + 1).strip();
-      }
-      Object value;
-      if (rest.isEmpty()) {
-        boolean nested = pos < lines.size() && (lines.get(pos).indent() > parentIndent
-            || (inMap && lines.get(pos).indent() == parentIndent && isSeqItem(lines.get(pos).text())));
-        value = nested ? block(lines.get(pos).indent()) : null;
-      } else if (rest.startsWith("*")) {
-        String name = rest.substring(1);
-        if (!anchors.containsKey(name)) throw error(line, "unknown alias *" + name);
-        value = anchors.get(name);
-      } else if (rest.startsWith("|") || rest.startsWith(">") || rest.startsWith("!")) {
-        throw error(line, "block scalars and tags are not supported");
-      } else if (rest.startsWith("[") || rest.startsWith("{")) {
-        StringBuilder text = new StringBuilder(rest);
-        while (!balanced(text.toString())) {
-          if (pos >= lines.size()) throw error(line, "unclosed flow collection");
-          text.append(' ').append(lines.get(pos++).text());
-        }
-        Flow flow = new Flow(text.toString(), line);
-        value = flow.value();
-        flow.end();
-      } else {
-        StringBuilder text = new StringBuilder(rest);
-        // A scalar folded over several lines: continuation lines are deeper than the key.
-        while (pos < lines.size() && lines.get(pos).indent() > parentIndent
-            && !(text.charAt(0) == '"' || text.charAt(0) == '\'')) {
-          text.append(' ').append(lines.get(pos++).text());
-        }
-        while ((text.charAt(0) == '"' || text.charAt(0) == '\'') && !closedQuote(text.toString())) {
-          if (pos >= lines.size()) throw error(line, "unclosed quoted scalar");
-          text.append(' ').append(lines.get(pos++).text());
-        }
-        value = nullable(scalar(text.toString(), line), text.toString());
-      }
-      if (anchor != null) anchors.put(anchor, value);
-      return value;
-    }
-
-    private static Object nullable(String value, String raw) {
-      boolean quoted = raw.startsWith("\"") || raw.startsWith("'");
-      return !quoted && (value.equals("null") || value.equals("~")) ? null : value;
-    }
-
-    /** One scalar: quoted (unescaped) or plain (as written). */
-    private String scalar(String text, Line line) {
-      if (text.startsWith("'")) {
-        if (!text.endsWith("'") || text.length() < 2) throw error(line, "bad single-quoted scalar");
-        return text.substring(1, text.length() - 1).replace("''", "'");
-      }
-      if (text.startsWith("\"")) {
-        if (!closedQuote(text) || !text.endsWith("\"")) throw error(line, "bad double-quoted scalar");
-        StringBuilder out = new StringBuilder();
-        for (int i = 1; i < text.length() - 1; i++) {
-          char c = text.charAt(i);
-          if (c != '\\') {
-            out.append(c);
-            continue;
-          }
-          char e = text.charAt(++i);
-          switch (e) {
-            case 'n' -> out.append('\n');
-            case 't' -> out.append('\t');
-            case 'r' -> out.append('\r');
-            case '0' -> out.append('\0');
-            case 'u' -> {
-              out.append((char) Integer.parseInt(text.substring(i + 1, i + 5), 16));
-              i += 4;
-            }
-            default -> out.append(e);
-          }
-        }
-        return out.toString();
-      }
-      return text;
-    }
-
-    private static boolean isSeqItem(String text) {
-      return text.equals("-") || text.startsWith("- ");
-    }
-
-    /** Index of the ':' ending a mapping key (followed by a space or the end), outside quotes. */
-    private static int keySeparator(String text) {
-      char quote = 0;
-      for (int i = 0; i < text.length(); i++) {
-        char c = text.charAt(i);
-        if (quote != 0) {
-          if (c == quote) quote = 0;
-        } else if ((c == '"' || c == '\'') && i == 0) {
-          quote = c;
-        } else if (c == '[' || c == '{') {
-          if (i == 0) return -1;
-        } else if (c == ':' && (i + 1 == text.length() || text.charAt(i + 1) == ' ')) {
-          return i;
-        }
-      }
-      return -1;
-    }
-
-    private static boolean closedQuote(String text) {
-      char q = text.charAt(0);
-      for (int i = 1; i < text.length(); i++) {
-        char c = text.charAt(i);
-        if (q == '"' && c == '\\') {
-          i++;
-        } else if (c == q) {
-          if (q == '\'' && i + 1 < text.length() && text.charAt(i + 1) == '\'') {
-            i++;
+    String anchor = parser.getObjectId();
+    Object value;
+    switch (parser.currentToken()) {
+      case START_OBJECT -> {
+        Map<String, Object> map = new LinkedHashMap<>();
+        List<Object> merges = new ArrayList<>();
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+          String key = parser.currentName();
+          parser.nextToken();
+          Object item = yamlValue(parser, anchors);
+          if (key.equals("<<")) {
+            merges.add(item);
+          } else if (map.containsKey(key)) {
+            throw new IOException("duplicate key " + key + " at " + parser.currentLocation());
           } else {
-            return true;
+            map.put(key, item);
           }
         }
+        // Keys written in the mapping win over merged ones; earlier merge sources over later.
+        for (Object merge : merges) {
+          for (Object source : merge instanceof List<?> l ? l : List.of(merge)) {
+            if (!(source instanceof Map<?, ?> m)) throw new IOException("merge key (<<) needs a mapping, got " + source);
+            m.forEach((k, v) -> map.putIfAbsent(String.valueOf(k), v));
+          }
+        }
+        value = map;
       }
-      return false;
+      case START_ARRAY -> {
+        List<Object> list = new ArrayList<>();
+        while (parser.nextToken() != JsonToken.END_ARRAY) list.add(yamlValue(parser, anchors));
+        value = list;
+      }
+      case VALUE_NULL -> value = null;
+      default -> value = parser.getText();
     }
-
-    private static boolean balanced(String text) {
-      int depth = 0;
-      char quote = 0;
-      for (int i = 0; i < text.length(); i++) {
-        char c = text.charAt(i);
-        if (quote != 0) {
-          if (quote == '"' && c == '\\') i++;
-          else if (c == quote) quote = 0;
-        } else if (c == '"' || c == '\'') {
-          quote = c;
-        } else if (c == '[' || c == '{') {
-          depth++;
-        } else if (c == ']' || c == '}') {
-          depth--;
-        }
-      }
-      return depth == 0 && quote == 0;
-    }
-
-    /** Drops a comment: '#' at the start or after a space, outside quoted scalars. */
-    private static String stripComment(String line) {
-      char quote = 0;
-      for (int i = 0; i < line.length(); i++) {
-        char c = line.charAt(i);
-        char before = i == 0 ? ' ' : line.charAt(i - 1);
-        if (quote != 0) {
-          if (quote == '"' && c == '\\') i++;
-          else if (quote == '\'' && c == '\'' && i + 1 < line.length() && line.charAt(i + 1) == '\'') i++;
-          else if (c == quote) quote = 0;
-        } else if ((c == '"' || c == '\'') && " [{,:-".indexOf(before) >= 0) {
-          quote = c;
-        } else if (c == '#' && (before == ' ' || before == '\t' || i == 0)) {
-          return line.substring(0, i);
-        }
-      }
-      return line;
-    }
-
-    private IllegalArgumentException error(Line line, String message) {
-      return new IllegalArgumentException("YAML line " + line.number() + ": " + message + ": " + line.text());
-    }
-
-    /** A flow collection ([a, b], {k: v}) of scalars and nested flow collections. */
-    private final class Flow {
-      private final String text;
-      private final Line line;
-      private int i;
-
-      Flow(String text, Line line) {
-        this.text = text;
-        this.line = line;
-      }
-
-      Object value() {
-        skipSpaces();
-        char c = text.charAt(i);
-        if (c == '[') {
-          i++;
-          List<Object> list = new ArrayList<>();
-          skipSpaces();
-          if (text.charAt(i) == ']') {
-            i++;
-            return list;
-          }
-          while (true) {
-            list.add(value());
-            skipSpaces();
-            char d = text.charAt(i++);
-            if (d == ']') return list;
-            if (d != ',') throw error(line, "expected ',' or ']'");
-          }
-        }
-        if (c == '{') {
-          i++;
-          Map<String, Object> map = new LinkedHashMap<>();
-          skipSpaces();
-          if (text.charAt(i) == '}') {
-            i++;
-            return map;
-          }
-          while (true) {
-            String key = String.valueOf(value());
-            skipSpaces();
-            if (text.charAt(i++) != ':') throw error(line, "expected ':' in flow mapping");
-            map.put(key, value());
-            skipSpaces();
-            char d = text.charAt(i++);
-            if (d == '}') return map;
-            if (d != ',') throw error(line, "expected ',' or '}'");
-          }
-        }
-        int start = i;
-        if (c == '"' || c == '\'') {
-          i++;
-          while (true) {
-            if (i >= text.length()) throw error(line, "unclosed quoted scalar");
-            char d = text.charAt(i);
-            if (c == '"' && d == '\\') {
-              i += 2;
-            } else if (d == c && c == '\'' && i + 1 < text.length() && text.charAt(i + 1) == '\'') {
-              i += 2;
-            } else if (d == c) {
-              break;
-            } else {
-              i++;
-            }
-          }
-          i++;
-          return scalar(text.substring(start, i), line);
-        }
-        while (i < text.length() && ",]}".indexOf(text.charAt(i)) < 0
-            && !(text.charAt(i) == ':' && (i + 1 == text.length() || text.charAt(i + 1) == ' '))) {
-          i++;
-        }
-        String plain = text.substring(start, i).strip();
-        return nullable(plain, plain);
-      }
-
-      void end() {
-        skipSpaces();
-        if (i != text.length()) throw error(line, "content after a flow collection");
-      }
-
-      private void skipSpaces() {
-        while (i < text.length() && text.charAt(i) == ' ') i++;
-      }
-    }
+    if (anchor != null) anchors.put(anchor, value);
+    return value;
   }
 }

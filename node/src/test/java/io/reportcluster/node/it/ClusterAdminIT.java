@@ -1,4 +1,4 @@
-package io.reportcluster.node.http;
+package io.reportcluster.node.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,7 +20,7 @@ import org.junit.jupiter.api.TestInstance;
 
 /** Cluster write operations (leave, down) need credentials from config, and are off without them. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class ClusterAdminTest {
+class ClusterAdminIT {
   private TestDatabase db;
   private ReportNode guarded;
   private ReportNode open;

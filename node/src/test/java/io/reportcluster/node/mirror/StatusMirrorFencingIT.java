@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * moved (lower journal sequence number, or same number from an older incarnation) cannot
  * write its stale view over the new owner's.
  */
-class StatusMirrorFencingTest {
+class StatusMirrorFencingIT {
   private TestRedis redis;
   private RedisConnections connections;
   private RedisStatusMirror mirror;

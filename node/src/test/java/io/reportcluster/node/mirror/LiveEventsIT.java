@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
  * reads again.
  */
 @DisplayName("live events")
-class LiveEventsTest {
+class LiveEventsIT {
   private static final Duration WAIT = Duration.ofSeconds(15);
   /** Events of other jobs that pass while the client does not read: far more than its buffer (256). */
   private static final int FLOOD = 3000;

@@ -83,7 +83,8 @@ build_tools() {
   tools_fresh && return 0
   command -v mvn >/dev/null || die "Maven (mvn) is needed to build the tools: apt-get install maven"
   log "building the tools (mvn package, tests skipped)..."
-  (cd "$REPO_ROOT" && mvn -q -B -DskipTests package) || die "build failed"
+  # On stderr: the tools' stdout is their summary, which scripts parse.
+  (cd "$REPO_ROOT" && mvn -q -B -DskipTests package >&2) || die "build failed"
   tools_built || die "the build made no $TOOLS_JAR_DIR/reportcluster-tools-*.jar"
 }
 

@@ -13,16 +13,18 @@ WORKDIR /src
 
 # The POMs alone first: the dependency download below stays a cached layer until a POM changes,
 # so editing sources does not download the world again. (go-offline skips the reactor's own
-# modules, which do not exist yet.)
+# modules, which do not exist yet.) The image holds the node only: the operator tools' POM is
+# there because the reactor lists the module, and -pl node -am leaves the tools out.
 COPY pom.xml ./
 COPY protocol/pom.xml protocol/
 COPY node/pom.xml node/
-RUN mvn -B -q dependency:go-offline
+COPY tools/pom.xml tools/
+RUN mvn -B -q -pl node -am dependency:go-offline
 
 # Then the sources, and the build itself (tests run in CI, not in the image build).
 COPY protocol/src protocol/src
 COPY node/src node/src
-RUN mvn -B -DskipTests package \
+RUN mvn -B -DskipTests -pl node -am package \
  && mkdir -p /out \
  && cp node/target/reportcluster-node-[0-9]*.jar /out/reportcluster-node.jar \
  && cp -r node/target/lib /out/lib

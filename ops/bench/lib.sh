@@ -1,4 +1,5 @@
-# Shared by the benchmarks: a node on a fresh PostgreSQL database, started and stopped by PID.
+# Shared by the benchmarks: a node on a fresh PostgreSQL database, started and stopped by PID,
+# and the journal's figures (tools: journal-stats).
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
 BENCH_DB=${BENCH_DB:-reportcluster_bench}
@@ -33,8 +34,17 @@ stop_node() {
 }
 trap stop_node EXIT
 
-journal_sql() {
-  psql -h 127.0.0.1 -U postgres -d "$BENCH_DB" -tAc "$1"
+# journal_stats PROFILE DATABASE [OPTIONS...]: 'key: value' figures of a journal on the local
+# PostgreSQL (submitted, succeeded, first_submitted_ms, last_succeeded_ms, span_s, ...), read by
+# the tools' journal-stats as typed events with the node profile (config/PROFILE.conf) it ran with.
+journal_stats() {
+  local profile=$1 database=$2
+  shift 2
+  run_tool "-Xmx256m -XX:+UseSerialGC" journal-stats --config "$REPO_ROOT/config/$profile.conf" \
+    --db-url "jdbc:postgresql://127.0.0.1:5432/$database" "$@"
 }
+
+# stat_value KEY: the value of the 'KEY: value' line on stdin.
+stat_value() { sed -n "s/^$1: //p"; }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }

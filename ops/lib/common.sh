@@ -1,8 +1,9 @@
-# Shared by the ops/ scripts: repository paths, building the node, and the local services
-# (PostgreSQL, Redis) that tests and cluster profiles use. Sourced, not run.
+# Shared by the ops/ scripts: repository paths, building the node and the operator tools, and
+# the local services (PostgreSQL, Redis) that tests and cluster profiles use. Sourced, not run.
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 NODE_JAR_DIR="$REPO_ROOT/node/target"
+TOOLS_JAR_DIR="$REPO_ROOT/tools/target"
 
 log() { echo "[$(basename "$0")] $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -53,6 +54,66 @@ require_built_node() {
 
 node_classpath() {
   echo "$(node_jar):$NODE_JAR_DIR/lib/*"
+}
+
+# The operator tools (tools/: loadgen, chaos, journal-stats) run from their own jar and a copy of
+# their dependencies, the node's jar included, in tools/target/lib.
+tools_jar() {
+  local jars=("$TOOLS_JAR_DIR"/reportcluster-tools-*.jar)
+  if [ -e "${jars[0]}" ]; then echo "${jars[0]}"; fi
+}
+
+tools_built() {
+  [ -n "$(tools_jar)" ] && [ -d "$TOOLS_JAR_DIR/lib" ]
+}
+
+# True when the tools are built and their jar is newer than every source and config file they
+# are built from (their own, the node's and the protocol's).
+tools_fresh() {
+  tools_built \
+    && [ -z "$(find "$REPO_ROOT/pom.xml" "$REPO_ROOT/protocol" "$REPO_ROOT/node/pom.xml" "$REPO_ROOT/node/src/main" \
+                 "$REPO_ROOT/tools/pom.xml" "$REPO_ROOT/tools/src/main" \
+                 -newer "$(tools_jar)" -type f -not -path '*/target/*' 2>/dev/null | head -n 1)" ]
+}
+
+# Builds the tools unless they are fresh. The build is the whole project's (mvn package), so it
+# also builds the node when its sources changed, rewriting its jar in place: scripts that may run
+# beside a running node call build_tools_unless_running instead.
+build_tools() {
+  tools_fresh && return 0
+  command -v mvn >/dev/null || die "Maven (mvn) is needed to build the tools: apt-get install maven"
+  log "building the tools (mvn package, tests skipped)..."
+  # On stderr: the tools' stdout is their summary, which scripts parse.
+  (cd "$REPO_ROOT" && mvn -q -B -DskipTests package >&2) || die "build failed"
+  tools_built || die "the build made no $TOOLS_JAR_DIR/reportcluster-tools-*.jar"
+}
+
+# For a client beside a running node or cluster: builds the tools only when they are not built
+# at all (a fresh clone); stale tools run as they are, with a note, rather than rebuild the
+# node's jar under a running process.
+build_tools_unless_running() {
+  if ! tools_built; then
+    build_tools
+  elif ! tools_fresh; then
+    log "note: sources changed since the tools were built; running them as built (mvn -DskipTests package rebuilds)"
+  fi
+}
+
+tools_classpath() {
+  echo "$(tools_jar):$TOOLS_JAR_DIR/lib/*"
+}
+
+# Prefer JAVA_HOME when set, as Maven does; fall back to java on the PATH.
+java_cmd() {
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then echo "$JAVA_HOME/bin/java"; else echo java; fi
+}
+
+# run_tool "<JVM options>" TOOL [ARGS...]: one of the tools, in the foreground.
+run_tool() {
+  local jvm_opts=$1
+  shift
+  # shellcheck disable=SC2086
+  "$(java_cmd)" $jvm_opts -cp "$(tools_classpath)" io.reportcluster.tools.Main "$@"
 }
 
 # PostgreSQL on 127.0.0.1:5432: started when installed but stopped, installed when missing.

@@ -42,7 +42,8 @@ build_node() {
   fi
   command -v mvn >/dev/null || die "Maven (mvn) is needed to build the node: apt-get install maven"
   log "building the node (mvn package, tests skipped)..."
-  (cd "$REPO_ROOT" && mvn -q -B -DskipTests package) || die "build failed"
+  # Only the node and what it needs: the operator tools are built when a tool first runs.
+  (cd "$REPO_ROOT" && mvn -q -B -DskipTests -pl node -am package) || die "build failed"
   [ -n "$(node_jar)" ] || die "the build made no $NODE_JAR_DIR/reportcluster-node-*.jar"
 }
 

@@ -9,8 +9,8 @@ import io.reportcluster.node.http.JobRoutes;
 import io.reportcluster.node.http.JsonBody;
 import io.reportcluster.node.http.NodeRoutes;
 import io.reportcluster.node.http.SeedRoutes;
-import io.reportcluster.node.job.Jobs;
 import io.reportcluster.node.job.JobSettings;
+import io.reportcluster.node.job.Jobs;
 import io.reportcluster.node.job.JournalJobs;
 import io.reportcluster.node.job.ReportJob;
 import io.reportcluster.node.llm.LlmCallerPool;
@@ -35,10 +35,10 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.ServerBinding;
 
 /**
- * One running node, its parts started in order: journal schema, ActorSystem and membership, the
- * LLM caller pool, Redis (when configured) with the status mirror and live events, the sharded
- * ReportJob entities, the HTTP API, management, node stats. Each part registers its own stop
- * with Coordinated Shutdown when it starts; {@link #close()} runs them.
+ * One running node, its parts started in order: journal schema, ActorSystem and membership, the LLM
+ * caller pool, Redis (when configured) with the status mirror and live events, the sharded
+ * ReportJob entities, the HTTP API, management, node stats. Each part registers its own stop with
+ * Coordinated Shutdown when it starts; {@link #close()} runs them.
  */
 public final class ReportNode implements AutoCloseable {
 
@@ -47,7 +47,8 @@ public final class ReportNode implements AutoCloseable {
   private final PoolMetrics metrics;
   private final String nodeName;
 
-  private ReportNode(ActorSystem<Void> system, ServerBinding binding, PoolMetrics metrics, String nodeName) {
+  private ReportNode(
+      ActorSystem<Void> system, ServerBinding binding, PoolMetrics metrics, String nodeName) {
     this.system = system;
     this.binding = binding;
     this.metrics = metrics;
@@ -70,27 +71,50 @@ public final class ReportNode implements AutoCloseable {
       ClusterMembership.joinSelfIfAlone(system, config);
       String nodeName = nodeName(reports);
 
-      LlmCallerPool.Settings poolSettings = LlmCallerPool.Settings.fromConfig(reports.getConfig("llm"));
+      LlmCallerPool.Settings poolSettings =
+          LlmCallerPool.Settings.fromConfig(reports.getConfig("llm"));
       PoolMetrics metrics = new PoolMetrics(poolSettings.callers(), poolSettings.queueLimit());
       NodeMetrics nodeMetrics = new NodeMetrics(nodeName, metrics);
-      ActorRef<LlmCallerPool.Command> pool = LlmCallerPool.start(system, poolSettings, providers, metrics);
+      ActorRef<LlmCallerPool.Command> pool =
+          LlmCallerPool.start(system, poolSettings, providers, metrics);
 
       Config redisConfig = reports.getConfig("redis");
-      Optional<RedisConnections> redis = RedisConnections.fromConfig(redisConfig).map(r -> r.startWithin(system));
-      JobMirror mirror = redis.<JobMirror>map(r -> RedisStatusMirror.fromConfig(r, redisConfig, nodeMetrics))
-          .orElse(JobMirror.NONE);
+      Optional<RedisConnections> redis =
+          RedisConnections.fromConfig(redisConfig).map(r -> r.startWithin(system));
+      JobMirror mirror =
+          redis
+              .<JobMirror>map(r -> RedisStatusMirror.fromConfig(r, redisConfig, nodeMetrics))
+              .orElse(JobMirror.NONE);
       Optional<LiveEvents> live = redis.map(r -> new LiveEvents(system, r));
 
       JobSettings jobSettings = JobSettings.fromConfig(reports);
       ReportJob.init(system, new ReportJob.Deps(jobSettings, pool, metrics, nodeName, mirror));
-      Jobs jobs = new Jobs(system, new Jobs.Settings(reports.getDuration("http.ask-timeout"),
-          reports.getDuration("http.submit-margin")),
-          new JournalJobs(system, reports.getInt("http.remembered-job-ids")), mirror);
+      Jobs jobs =
+          new Jobs(
+              system,
+              new Jobs.Settings(
+                  reports.getDuration("http.ask-timeout"),
+                  reports.getDuration("http.submit-margin")),
+              new JournalJobs(system, reports.getInt("http.remembered-job-ids")),
+              mirror);
 
-      ServerBinding binding = startHttp(system, reports, jobs, jobSettings, providers, live, nodeName, metrics,
-          nodeMetrics, redis);
+      ServerBinding binding =
+          startHttp(
+              system,
+              reports,
+              jobs,
+              jobSettings,
+              providers,
+              live,
+              nodeName,
+              metrics,
+              nodeMetrics,
+              redis);
       ClusterMembership.startManagement(system, config, redis);
-      redis.ifPresent(r -> publishNodeStats(system, redisConfig, new NodeStatsStore(r), nodeName, metrics, binding));
+      redis.ifPresent(
+          r ->
+              publishNodeStats(
+                  system, redisConfig, new NodeStatsStore(r), nodeName, metrics, binding));
       return new ReportNode(system, binding, metrics, nodeName);
     } catch (Exception e) {
       system.terminate();
@@ -98,38 +122,85 @@ public final class ReportNode implements AutoCloseable {
     }
   }
 
-  private static ServerBinding startHttp(ActorSystem<?> system, Config reports, Jobs jobs, JobSettings jobSettings,
-      ProviderRegistry providers, Optional<LiveEvents> live, String nodeName, PoolMetrics metrics,
-      NodeMetrics nodeMetrics, Optional<RedisConnections> redis) throws Exception {
+  private static ServerBinding startHttp(
+      ActorSystem<?> system,
+      Config reports,
+      Jobs jobs,
+      JobSettings jobSettings,
+      ProviderRegistry providers,
+      Optional<LiveEvents> live,
+      String nodeName,
+      PoolMetrics metrics,
+      NodeMetrics nodeMetrics,
+      Optional<RedisConnections> redis)
+      throws Exception {
     Config http = reports.getConfig("http");
     long maxBody = http.getBytes("max-body-bytes");
-    JobRoutes jobRoutes = new JobRoutes(jobs,
-        new JobRoutes.Settings(jobSettings.maxStartupLength(), reports.getDuration("llm.shed-retry-after")),
-        providers, new JsonBody(maxBody));
-    EventRoutes events = new EventRoutes(system, jobs, live, new EventRoutes.Settings(http.getDuration("sse-heartbeat"),
-        http.getDuration("sse-poll-interval"), http.getDuration("sse-watchdog-interval"), http.getInt("max-sse-streams")));
-    AdminRoutes admin = new AdminRoutes(system, reports.getString("management.admin-user"),
-        reports.getString("management.admin-password"));
-    return HttpServer.start(system, http.getString("host"), http.getInt("port"), http.getDuration("shutdown-deadline"),
-        maxBody, events.routes(), new SeedRoutes(jobRoutes).routes(), jobRoutes.routes(),
-        new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis).routes(), admin.routes());
+    JobRoutes jobRoutes =
+        new JobRoutes(
+            jobs,
+            new JobRoutes.Settings(
+                jobSettings.maxStartupLength(), reports.getDuration("llm.shed-retry-after")),
+            providers,
+            new JsonBody(maxBody));
+    EventRoutes events =
+        new EventRoutes(
+            system,
+            jobs,
+            live,
+            new EventRoutes.Settings(
+                http.getDuration("sse-heartbeat"),
+                http.getDuration("sse-poll-interval"),
+                http.getDuration("sse-watchdog-interval"),
+                http.getInt("max-sse-streams")));
+    AdminRoutes admin =
+        new AdminRoutes(
+            system,
+            reports.getString("management.admin-user"),
+            reports.getString("management.admin-password"));
+    return HttpServer.start(
+        system,
+        http.getString("host"),
+        http.getInt("port"),
+        http.getDuration("shutdown-deadline"),
+        maxBody,
+        events.routes(),
+        new SeedRoutes(jobRoutes).routes(),
+        jobRoutes.routes(),
+        new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis).routes(),
+        admin.routes());
   }
 
   /** This node's figures in Redis while it runs; taken out as soon as it starts to leave. */
-  private static void publishNodeStats(ActorSystem<?> system, Config redis, NodeStatsStore store, String nodeName,
-      PoolMetrics metrics, ServerBinding binding) {
-    NodeStatsStore.Publishing publishing = store.publish(() -> metrics.stats(nodeName), HttpServer.baseUrl(binding),
-        redis.getDuration("node-stats-interval"), redis.getDuration("node-stats-ttl"));
-    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "remove-node-stats", () -> {
-      publishing.stop();
-      return CompletableFuture.completedFuture(Done.getInstance());
-    });
+  private static void publishNodeStats(
+      ActorSystem<?> system,
+      Config redis,
+      NodeStatsStore store,
+      String nodeName,
+      PoolMetrics metrics,
+      ServerBinding binding) {
+    NodeStatsStore.Publishing publishing =
+        store.publish(
+            () -> metrics.stats(nodeName),
+            HttpServer.baseUrl(binding),
+            redis.getDuration("node-stats-interval"),
+            redis.getDuration("node-stats-ttl"));
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseServiceUnbind(),
+            "remove-node-stats",
+            () -> {
+              publishing.stop();
+              return CompletableFuture.completedFuture(Done.getInstance());
+            });
   }
 
   /** {@code reports.node-name}, or host:port of the API when it is empty. */
   private static String nodeName(Config reports) {
     String name = reports.getString("node-name");
-    return name.isBlank() ? reports.getString("http.host") + ":" + reports.getInt("http.port") : name;
+    return name.isBlank()
+        ? reports.getString("http.host") + ":" + reports.getInt("http.port")
+        : name;
   }
 
   public ActorSystem<Void> system() {

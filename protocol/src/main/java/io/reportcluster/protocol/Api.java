@@ -4,8 +4,8 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * REST JSON bodies. Field names are written in snake_case by the node's HTTP mapper
- * ({@code jobId} becomes {@code job_id}).
+ * REST JSON bodies. Field names are written in snake_case by the node's HTTP mapper ({@code jobId}
+ * becomes {@code job_id}).
  */
 public final class Api {
   private Api() {}
@@ -17,8 +17,8 @@ public final class Api {
   public record SeedStatus(String jobId, JobState state, String result) {}
 
   /**
-   * {@code POST /api/v1/jobs}: {@code created} is false when an Idempotency-Key matched an
-   * existing job, which is then returned instead of a new one.
+   * {@code POST /api/v1/jobs}: {@code created} is false when an Idempotency-Key matched an existing
+   * job, which is then returned instead of a new one.
    */
   public record JobAccepted(String jobId, String status, JobState state, boolean created) {}
 

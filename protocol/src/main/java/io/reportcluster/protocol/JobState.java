@@ -1,8 +1,8 @@
 package io.reportcluster.protocol;
 
 /**
- * The one vocabulary of job states, everywhere (REST, journal, Redis). Celery's names, so
- * clients of the old stack keep working.
+ * The one vocabulary of job states, everywhere (REST, journal, Redis). Celery's names, so clients
+ * of the old stack keep working.
  */
 public enum JobState {
   /** Accepted and waiting for a caller. */

@@ -8,8 +8,8 @@ import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 
 /**
  * The one JSON mapping of the contract: snake_case field names, ISO-8601 instants. The REST API,
- * the live events on Redis, the status mirror's {@code view} field and the operator tools all
- * read and write through it, so a field is spelled the same everywhere.
+ * the live events on Redis, the status mirror's {@code view} field and the operator tools all read
+ * and write through it, so a field is spelled the same everywhere.
  */
 public final class Json {
   private Json() {}

@@ -3,10 +3,10 @@ package io.reportcluster.protocol;
 import java.time.Instant;
 
 /**
- * One job transition as published on the Redis events channel ({@code <prefix>events}) and
- * sent to server-sent-event clients, whatever node runs the job. {@code event} names the change
- * ({@code submitted}, {@code started}, {@code step_completed}, ...); {@code at} is the instant
- * the change was persisted, so a reader can order an event against a view it already holds.
+ * One job transition as published on the Redis events channel ({@code <prefix>events}) and sent to
+ * server-sent-event clients, whatever node runs the job. {@code event} names the change ({@code
+ * submitted}, {@code started}, {@code step_completed}, ...); {@code at} is the instant the change
+ * was persisted, so a reader can order an event against a view it already holds.
  */
 public record LiveEvent(
     String jobId,

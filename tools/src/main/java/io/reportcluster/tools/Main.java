@@ -12,13 +12,15 @@ import java.util.Arrays;
 public final class Main {
   private Main() {}
 
-  static final String USAGE = String.join("\n",
-      "Usage: reportcluster-tools TOOL [options]   (TOOL --help for its options)",
-      "",
-      "  loadgen         submit jobs to a service, poll them, summarise (ops/loadgen)",
-      "  chaos           take nodes of a local cluster down under load, check the journal (ops/chaos)",
-      "  journal-stats   counts and write times of a journal's events (ops/bench)",
-      "");
+  static final String USAGE =
+      String.join(
+          "\n",
+          "Usage: reportcluster-tools TOOL [options]   (TOOL --help for its options)",
+          "",
+          "  loadgen         submit jobs to a service, poll them, summarise (ops/loadgen)",
+          "  chaos           take nodes of a local cluster down under load, check the journal (ops/chaos)",
+          "  journal-stats   counts and write times of a journal's events (ops/bench)",
+          "");
 
   public static void main(String[] args) {
     // Pekko, HikariCP and Lettuce log through SLF4J. The node's logback.xml (INFO on stdout) is
@@ -28,19 +30,20 @@ public final class Main {
     }
     String tool = args.length == 0 ? "" : args[0];
     String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
-    int status = switch (tool) {
-      case "loadgen" -> LoadGen.main(rest);
-      case "chaos" -> Chaos.main(rest);
-      case "journal-stats" -> JournalStats.main(rest);
-      case "--help", "-h" -> {
-        System.out.print(USAGE);
-        yield 0;
-      }
-      default -> {
-        System.err.print(USAGE);
-        yield 2;
-      }
-    };
+    int status =
+        switch (tool) {
+          case "loadgen" -> LoadGen.main(rest);
+          case "chaos" -> Chaos.main(rest);
+          case "journal-stats" -> JournalStats.main(rest);
+          case "--help", "-h" -> {
+            System.out.print(USAGE);
+            yield 0;
+          }
+          default -> {
+            System.err.print(USAGE);
+            yield 2;
+          }
+        };
     // Worker threads may still sit in a request past a deadline: leave, do not wait for them.
     System.exit(status);
   }

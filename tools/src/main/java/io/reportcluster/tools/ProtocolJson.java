@@ -13,9 +13,11 @@ import java.io.IOException;
 public final class ProtocolJson {
   private ProtocolJson() {}
 
-  private static final ObjectMapper READER = Json.MAPPER.copy()
-      .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .enable(DeserializationFeature.READ_UNKNOWN_ENUM_VALUES_AS_NULL);
+  private static final ObjectMapper READER =
+      Json.MAPPER
+          .copy()
+          .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .enable(DeserializationFeature.READ_UNKNOWN_ENUM_VALUES_AS_NULL);
 
   /** The JSON text as a {@code type}; null when it is empty or not that JSON. */
   public static <T> T read(String json, Class<T> type) {

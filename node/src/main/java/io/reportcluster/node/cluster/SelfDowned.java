@@ -20,20 +20,29 @@ public final class SelfDowned {
 
   public static void onDowned(ActorSystem<?> system, Runnable action) {
     Cluster cluster = Cluster.get(system);
-    Behavior<ClusterEvent.MemberDowned> watch = Behaviors.setup(ctx -> {
-      cluster.subscriptions().tell(Subscribe.create(ctx.getSelf(), ClusterEvent.MemberDowned.class));
-      return Behaviors.receiveMessage(downed -> {
-        if (!downed.member().uniqueAddress().equals(cluster.selfMember().uniqueAddress())) return Behaviors.same();
-        action.run();
-        return Behaviors.stopped();
-      });
-    });
+    Behavior<ClusterEvent.MemberDowned> watch =
+        Behaviors.setup(
+            ctx -> {
+              cluster
+                  .subscriptions()
+                  .tell(Subscribe.create(ctx.getSelf(), ClusterEvent.MemberDowned.class));
+              return Behaviors.receiveMessage(
+                  downed -> {
+                    if (!downed
+                        .member()
+                        .uniqueAddress()
+                        .equals(cluster.selfMember().uniqueAddress())) return Behaviors.same();
+                    action.run();
+                    return Behaviors.stopped();
+                  });
+            });
     system.systemActorOf(watch, "self-downed-watch", Props.empty());
   }
 
   /** True when the node is shutting down because the cluster downed it (not a graceful leave). */
   public static boolean isShutdownReason(ActorSystem<?> system) {
-    return CoordinatedShutdown.get(system).getShutdownReason()
+    return CoordinatedShutdown.get(system)
+        .getShutdownReason()
         .map(reason -> reason.equals(CoordinatedShutdown.clusterDowningReason()))
         .orElse(false);
   }

@@ -10,11 +10,11 @@ import org.apache.pekko.http.javadsl.server.directives.SecurityDirectives.Provid
 import org.apache.pekko.management.cluster.javadsl.ClusterHttpManagementRoutes;
 
 /**
- * pekko-management's full cluster routes, writes included (leave, down), under
- * {@code /admin/cluster/...}, behind Basic auth with credentials from config. With no
- * credentials configured nothing is served here: a node cannot be downed over HTTP by default.
- * (pekko-management's own port stays read-only; it ships no auth of its own that would not
- * also lock out Cluster Bootstrap's contact-point probes.)
+ * pekko-management's full cluster routes, writes included (leave, down), under {@code
+ * /admin/cluster/...}, behind Basic auth with credentials from config. With no credentials
+ * configured nothing is served here: a node cannot be downed over HTTP by default.
+ * (pekko-management's own port stays read-only; it ships no auth of its own that would not also
+ * lock out Cluster Bootstrap's contact-point probes.)
  */
 public final class AdminRoutes extends AllDirectives {
   private final ActorSystem<?> system;
@@ -30,11 +30,18 @@ public final class AdminRoutes extends AllDirectives {
   public Route routes() {
     if (user.isBlank() || password.isEmpty()) return reject();
     Cluster cluster = Cluster.get(Adapter.toClassic(system));
-    return pathPrefix("admin", () -> authenticateBasic("reportcluster-admin", this::check,
-        who -> ClusterHttpManagementRoutes.all(cluster)));
+    return pathPrefix(
+        "admin",
+        () ->
+            authenticateBasic(
+                "reportcluster-admin",
+                this::check,
+                who -> ClusterHttpManagementRoutes.all(cluster)));
   }
 
   private Optional<String> check(Optional<ProvidedCredentials> credentials) {
-    return credentials.filter(c -> c.identifier().equals(user) && c.verify(password)).map(ProvidedCredentials::identifier);
+    return credentials
+        .filter(c -> c.identifier().equals(user) && c.verify(password))
+        .map(ProvidedCredentials::identifier);
   }
 }

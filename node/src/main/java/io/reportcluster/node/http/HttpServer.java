@@ -19,9 +19,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's HTTP server: its routes behind one JSON error policy, bound on
- * {@code reports.http.host:port}, and unbound through Coordinated Shutdown (stop accepting, let
- * requests in flight finish for up to {@code reports.http.shutdown-deadline}, then close).
+ * The node's HTTP server: its routes behind one JSON error policy, bound on {@code
+ * reports.http.host:port}, and unbound through Coordinated Shutdown (stop accepting, let requests
+ * in flight finish for up to {@code reports.http.shutdown-deadline}, then close).
  */
 public final class HttpServer extends AllDirectives {
   private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
@@ -33,8 +33,14 @@ public final class HttpServer extends AllDirectives {
   }
 
   /** Binds the routes (failing if the port cannot be bound within 30 s). */
-  public static ServerBinding start(ActorSystem<?> system, String host, int port, Duration shutdownDeadline,
-      long maxBodyBytes, Route... routes) throws Exception {
+  public static ServerBinding start(
+      ActorSystem<?> system,
+      String host,
+      int port,
+      Duration shutdownDeadline,
+      long maxBodyBytes,
+      Route... routes)
+      throws Exception {
     return Http.get(system)
         .newServerAt(host, port)
         .bind(new HttpServer(maxBodyBytes).withErrorPolicy(routes))
@@ -50,18 +56,28 @@ public final class HttpServer extends AllDirectives {
   }
 
   private Route withErrorPolicy(Route... routes) {
-    Route all = routes.length == 1 ? routes[0] : concat(routes[0], Arrays.copyOfRange(routes, 1, routes.length));
-    return handleExceptions(exceptionHandler(), () -> handleRejections(rejectionHandler(), () -> all));
+    Route all =
+        routes.length == 1
+            ? routes[0]
+            : concat(routes[0], Arrays.copyOfRange(routes, 1, routes.length));
+    return handleExceptions(
+        exceptionHandler(), () -> handleRejections(rejectionHandler(), () -> all));
   }
 
   private ExceptionHandler exceptionHandler() {
     return ExceptionHandler.newBuilder()
-        .match(EntityStreamSizeException.class, e -> complete(JsonResponses.bodyTooLarge(maxBodyBytes)))
-        .matchAny(e -> {
-          log.error("unexpected error in a route", e);
-          return complete(JsonResponses.error(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error",
-              "the request could not be handled; see the node's log"));
-        })
+        .match(
+            EntityStreamSizeException.class,
+            e -> complete(JsonResponses.bodyTooLarge(maxBodyBytes)))
+        .matchAny(
+            e -> {
+              log.error("unexpected error in a route", e);
+              return complete(
+                  JsonResponses.error(
+                      StatusCodes.INTERNAL_SERVER_ERROR,
+                      "internal_error",
+                      "the request could not be handled; see the node's log"));
+            })
         .build();
   }
 
@@ -70,15 +86,30 @@ public final class HttpServer extends AllDirectives {
     // A body without Content-Length (chunked) hits the size limit only while `entity` reads it,
     // and that directive turns the EntityStreamSizeException into this rejection: the exception
     // handler above never sees it. Answer it like the Content-Length case.
-    RejectionHandler bodyTooLarge = RejectionHandler.newBuilder()
-        .handle(MalformedRequestContentRejection.class, r -> r.getCause() instanceof EntityStreamSizeException
-            ? complete(JsonResponses.bodyTooLarge(maxBodyBytes))
-            : complete(JsonResponses.error(StatusCodes.BAD_REQUEST, "malformed_body", "the body could not be read")))
-        .build();
-    return bodyTooLarge.withFallback(RejectionHandler.defaultHandler().mapRejectionResponse(response -> {
-      String text = response.entity() instanceof HttpEntity.Strict strict ? strict.getData().utf8String() : "";
-      String error = response.status().reason().toLowerCase().replace(' ', '_');
-      return JsonResponses.error(response.status(), error, text).withHeaders(response.getHeaders());
-    }));
+    RejectionHandler bodyTooLarge =
+        RejectionHandler.newBuilder()
+            .handle(
+                MalformedRequestContentRejection.class,
+                r ->
+                    r.getCause() instanceof EntityStreamSizeException
+                        ? complete(JsonResponses.bodyTooLarge(maxBodyBytes))
+                        : complete(
+                            JsonResponses.error(
+                                StatusCodes.BAD_REQUEST,
+                                "malformed_body",
+                                "the body could not be read")))
+            .build();
+    return bodyTooLarge.withFallback(
+        RejectionHandler.defaultHandler()
+            .mapRejectionResponse(
+                response -> {
+                  String text =
+                      response.entity() instanceof HttpEntity.Strict strict
+                          ? strict.getData().utf8String()
+                          : "";
+                  String error = response.status().reason().toLowerCase().replace(' ', '_');
+                  return JsonResponses.error(response.status(), error, text)
+                      .withHeaders(response.getHeaders());
+                }));
   }
 }

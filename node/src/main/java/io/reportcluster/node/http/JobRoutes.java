@@ -18,9 +18,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The job API under {@code /api/v1/jobs}: submit, read, cancel. It checks the input, then only
- * translates HTTP to {@link Jobs} and its answers back to HTTP. Every error is JSON
- * {"error", "detail"} with a 4xx/5xx status (see {@link HttpServer}). The seed-compatible
- * {@code /generate} and {@code /status} ({@link SeedRoutes}) share its submit and read.
+ * translates HTTP to {@link Jobs} and its answers back to HTTP. Every error is JSON {"error",
+ * "detail"} with a 4xx/5xx status (see {@link HttpServer}). The seed-compatible {@code /generate}
+ * and {@code /status} ({@link SeedRoutes}) share its submit and read.
  */
 public final class JobRoutes extends AllDirectives {
   private static final Logger log = LoggerFactory.getLogger(JobRoutes.class);
@@ -41,11 +41,14 @@ public final class JobRoutes extends AllDirectives {
   }
 
   public Route routes() {
-    return pathPrefix(PathMatchers.segment("api").slash("v1"), () -> concat(
-        path("jobs", () -> post(() -> submit(false))),
-        path(PathMatchers.segment("jobs").slash(PathMatchers.segment()), id -> concat(
-            get(() -> read(id, view -> view)),
-            delete(() -> cancel(id))))));
+    return pathPrefix(
+        PathMatchers.segment("api").slash("v1"),
+        () ->
+            concat(
+                path("jobs", () -> post(() -> submit(false))),
+                path(
+                    PathMatchers.segment("jobs").slash(PathMatchers.segment()),
+                    id -> concat(get(() -> read(id, view -> view)), delete(() -> cancel(id))))));
   }
 
   /**
@@ -53,61 +56,107 @@ public final class JobRoutes extends AllDirectives {
    * idempotent repeat answers 202 with the same job too.
    */
   Route submit(boolean seedApi) {
-    return optionalHeaderValueByName("Idempotency-Key", key -> body.read(json -> {
-      SubmitBody in = SubmitBody.of(json, settings.maxStartupLength(), providers);
-      if (in.error() != null) return complete(in.error());
-      HttpResponse badKey = SubmitBody.checkIdempotencyKey(key.orElse(null));
-      if (badKey != null) return complete(badKey);
-      return completeWithFuture(jobs.submit(in.startup(), in.provider(), key.orElse(null)).handle((s, failure) -> {
-        if (failure != null) return unavailable(failure);
-        String jobId = s.jobId();
-        if (s.reply() instanceof ReportJob.Accepted a) {
-          if (seedApi) return JsonResponses.response(StatusCodes.ACCEPTED, new GenerateAccepted(jobId, "queued"));
-          return JsonResponses.response(a.created() ? StatusCodes.ACCEPTED : StatusCodes.OK,
-              new JobAccepted(jobId, a.created() ? "queued" : "existing", a.job().state(), a.created()));
-        }
-        if (s.reply() instanceof ReportJob.Overloaded o) {
-          // Decided by the job on the node that would run it: that node's queue is the bound.
-          return JsonResponses.unavailable("overloaded", "node " + o.node() + " has " + o.queueDepth()
-              + " calls waiting (limit " + o.queueLimit() + "); the job was not created; retry later",
-              settings.shedRetryAfter().toSeconds());
-        }
-        if (s.reply() instanceof ReportJob.Expired) {
-          // The job refused a submit that arrived after the client's deadline: nothing exists.
-          return JsonResponses.unavailable("unavailable", "the job could not be created within "
-              + jobs.askTimeout().toMillis() + " ms and was not created; retry (with the same Idempotency-Key, if any)",
-              1L);
-        }
-        return JsonResponses.error(StatusCodes.CONFLICT, "idempotency_conflict",
-            "this Idempotency-Key already names job " + jobId + " with another request");
-      }));
-    }));
+    return optionalHeaderValueByName(
+        "Idempotency-Key",
+        key ->
+            body.read(
+                json -> {
+                  SubmitBody in = SubmitBody.of(json, settings.maxStartupLength(), providers);
+                  if (in.error() != null) return complete(in.error());
+                  HttpResponse badKey = SubmitBody.checkIdempotencyKey(key.orElse(null));
+                  if (badKey != null) return complete(badKey);
+                  return completeWithFuture(
+                      jobs.submit(in.startup(), in.provider(), key.orElse(null))
+                          .handle(
+                              (s, failure) -> {
+                                if (failure != null) return unavailable(failure);
+                                String jobId = s.jobId();
+                                if (s.reply() instanceof ReportJob.Accepted a) {
+                                  if (seedApi)
+                                    return JsonResponses.response(
+                                        StatusCodes.ACCEPTED,
+                                        new GenerateAccepted(jobId, "queued"));
+                                  return JsonResponses.response(
+                                      a.created() ? StatusCodes.ACCEPTED : StatusCodes.OK,
+                                      new JobAccepted(
+                                          jobId,
+                                          a.created() ? "queued" : "existing",
+                                          a.job().state(),
+                                          a.created()));
+                                }
+                                if (s.reply() instanceof ReportJob.Overloaded o) {
+                                  // Decided by the job on the node that would run it: that node's
+                                  // queue is the bound.
+                                  return JsonResponses.unavailable(
+                                      "overloaded",
+                                      "node "
+                                          + o.node()
+                                          + " has "
+                                          + o.queueDepth()
+                                          + " calls waiting (limit "
+                                          + o.queueLimit()
+                                          + "); the job was not created; retry later",
+                                      settings.shedRetryAfter().toSeconds());
+                                }
+                                if (s.reply() instanceof ReportJob.Expired) {
+                                  // The job refused a submit that arrived after the client's
+                                  // deadline: nothing exists.
+                                  return JsonResponses.unavailable(
+                                      "unavailable",
+                                      "the job could not be created within "
+                                          + jobs.askTimeout().toMillis()
+                                          + " ms and was not created; retry (with the same Idempotency-Key, if any)",
+                                      1L);
+                                }
+                                return JsonResponses.error(
+                                    StatusCodes.CONFLICT,
+                                    "idempotency_conflict",
+                                    "this Idempotency-Key already names job "
+                                        + jobId
+                                        + " with another request");
+                              }));
+                }));
   }
 
   /** A job's view in the shape {@code shape} gives it, or 404. */
   Route read(String id, Function<JobView, Object> shape) {
-    return completeWithFuture(jobs.view(id)
-        .thenApply(v -> v.map(found -> JsonResponses.response(StatusCodes.OK, shape.apply(found)))
-            .orElseGet(() -> JsonResponses.unknownJob(id)))
-        .exceptionally(this::unavailable));
+    return completeWithFuture(
+        jobs.view(id)
+            .thenApply(
+                v ->
+                    v.map(found -> JsonResponses.response(StatusCodes.OK, shape.apply(found)))
+                        .orElseGet(() -> JsonResponses.unknownJob(id)))
+            .exceptionally(this::unavailable));
   }
 
   private Route cancel(String id) {
-    return completeWithFuture(jobs.cancel(id).handle((r, failure) -> {
-      if (failure != null) return unavailable(failure);
-      if (r.isEmpty()) return JsonResponses.unknownJob(id);
-      if (r.get() instanceof ReportJob.CancelAccepted a) return JsonResponses.response(StatusCodes.OK, a.job());
-      if (r.get() instanceof ReportJob.CancelRefused refused) {
-        return JsonResponses.error(StatusCodes.CONFLICT, "job_finished",
-            "job " + id + " already finished with " + refused.job().state() + "; nothing to cancel");
-      }
-      return JsonResponses.unknownJob(id);
-    }));
+    return completeWithFuture(
+        jobs.cancel(id)
+            .handle(
+                (r, failure) -> {
+                  if (failure != null) return unavailable(failure);
+                  if (r.isEmpty()) return JsonResponses.unknownJob(id);
+                  if (r.get() instanceof ReportJob.CancelAccepted a)
+                    return JsonResponses.response(StatusCodes.OK, a.job());
+                  if (r.get() instanceof ReportJob.CancelRefused refused) {
+                    return JsonResponses.error(
+                        StatusCodes.CONFLICT,
+                        "job_finished",
+                        "job "
+                            + id
+                            + " already finished with "
+                            + refused.job().state()
+                            + "; nothing to cancel");
+                  }
+                  return JsonResponses.unknownJob(id);
+                }));
   }
 
   private HttpResponse unavailable(Throwable failure) {
     log.warn("job entity did not answer: {}", failure.toString());
-    return JsonResponses.unavailable("unavailable",
-        "the job did not answer within " + jobs.askTimeout().toMillis() + " ms; retry", 1L);
+    return JsonResponses.unavailable(
+        "unavailable",
+        "the job did not answer within " + jobs.askTimeout().toMillis() + " ms; retry",
+        1L);
   }
 }

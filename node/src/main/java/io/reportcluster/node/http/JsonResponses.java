@@ -18,13 +18,17 @@ public final class JsonResponses {
     try {
       return HttpResponse.create()
           .withStatus(status)
-          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, Json.MAPPER.writeValueAsBytes(body)));
+          .withEntity(
+              HttpEntities.create(
+                  ContentTypes.APPLICATION_JSON, Json.MAPPER.writeValueAsBytes(body)));
     } catch (JsonProcessingException e) {
       // Our own records always serialize; reaching this is a bug, still answered as JSON.
       return HttpResponse.create()
           .withStatus(StatusCodes.INTERNAL_SERVER_ERROR)
-          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON,
-              "{\"error\":\"internal_error\",\"detail\":\"response could not be encoded\"}"));
+          .withEntity(
+              HttpEntities.create(
+                  ContentTypes.APPLICATION_JSON,
+                  "{\"error\":\"internal_error\",\"detail\":\"response could not be encoded\"}"));
     }
   }
 
@@ -38,11 +42,15 @@ public final class JsonResponses {
 
   /** A body past {@code reports.http.max-body-bytes}, however the server found out. */
   public static HttpResponse bodyTooLarge(long maxBodyBytes) {
-    return error(StatusCodes.PAYLOAD_TOO_LARGE, "body_too_large", "the body is larger than " + maxBodyBytes + " bytes");
+    return error(
+        StatusCodes.PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        "the body is larger than " + maxBodyBytes + " bytes");
   }
 
   /** A 503 that tells the client to come back in {@code retryAfterSeconds}. */
   public static HttpResponse unavailable(String error, String detail, long retryAfterSeconds) {
-    return error(StatusCodes.SERVICE_UNAVAILABLE, error, detail).addHeader(RetryAfter.create(retryAfterSeconds));
+    return error(StatusCodes.SERVICE_UNAVAILABLE, error, detail)
+        .addHeader(RetryAfter.create(retryAfterSeconds));
   }
 }

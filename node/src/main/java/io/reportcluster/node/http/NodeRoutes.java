@@ -2,16 +2,12 @@ package io.reportcluster.node.http;
 
 import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.node.metrics.NodeMetrics;
-import org.apache.pekko.http.javadsl.model.ContentType;
-import org.apache.pekko.http.javadsl.model.ContentTypes;
-import org.apache.pekko.http.javadsl.model.HttpEntities;
+import io.reportcluster.node.redis.NodeStatsStore;
 import io.reportcluster.node.redis.RedisConnections;
-import io.reportcluster.protocol.Api.NodeStats;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import io.reportcluster.node.redis.NodeStatsStore;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
@@ -19,6 +15,9 @@ import java.util.stream.StreamSupport;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.Member;
 import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.http.javadsl.model.ContentType;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
@@ -34,7 +33,11 @@ public final class NodeRoutes extends AllDirectives {
   private final Optional<RedisConnections> redis;
   private final Optional<NodeStatsStore> nodeStats;
 
-  public NodeRoutes(ActorSystem<?> system, String nodeName, PoolMetrics metrics, NodeMetrics prometheus,
+  public NodeRoutes(
+      ActorSystem<?> system,
+      String nodeName,
+      PoolMetrics metrics,
+      NodeMetrics prometheus,
       Optional<RedisConnections> redis) {
     this.system = system;
     this.prometheus = prometheus;
@@ -45,11 +48,30 @@ public final class NodeRoutes extends AllDirectives {
   }
 
   public Route routes() {
-    return concat(path("metrics", () -> get(() -> complete(HttpResponse.create().withEntity(
-        HttpEntities.create(PROMETHEUS_TEXT, prometheus.scrape()))))), pathPrefix(PathMatchers.segment("api").slash("v1"), () -> concat(
-        path(PathMatchers.segment("node").slash("stats"), () -> get(() -> complete(JsonResponses.response(StatusCodes.OK, metrics.stats(nodeName))))),
-        path("health", () -> get(() -> complete(health()))),
-        path("cluster", () -> get(() -> completeWithFuture(cluster()))))));
+    return concat(
+        path(
+            "metrics",
+            () ->
+                get(
+                    () ->
+                        complete(
+                            HttpResponse.create()
+                                .withEntity(
+                                    HttpEntities.create(PROMETHEUS_TEXT, prometheus.scrape()))))),
+        pathPrefix(
+            PathMatchers.segment("api").slash("v1"),
+            () ->
+                concat(
+                    path(
+                        PathMatchers.segment("node").slash("stats"),
+                        () ->
+                            get(
+                                () ->
+                                    complete(
+                                        JsonResponses.response(
+                                            StatusCodes.OK, metrics.stats(nodeName))))),
+                    path("health", () -> get(() -> complete(health()))),
+                    path("cluster", () -> get(() -> completeWithFuture(cluster()))))));
   }
 
   /** Prometheus' text exposition format is plain UTF-8 text. */
@@ -61,25 +83,30 @@ public final class NodeRoutes extends AllDirectives {
     body.put("status", redis.isPresent() && !redis.get().isUp() ? "degraded" : "ok");
     body.put("node", nodeName);
     body.put("redis", redis.map(r -> r.isUp() ? "up" : "unreachable").orElse("disabled"));
-    body.put("live_events", redis.map(r -> r.liveEventsUp() ? "up" : "unavailable").orElse("disabled"));
+    body.put(
+        "live_events", redis.map(r -> r.liveEventsUp() ? "up" : "unavailable").orElse("disabled"));
     body.put("cluster_member", Cluster.get(system).selfMember().status().toString());
     return JsonResponses.response(StatusCodes.OK, body);
   }
 
   /** Members as this node sees them, and every node's figures from Redis (or this node's only). */
   private CompletionStage<HttpResponse> cluster() {
-    List<Map<String, Object>> members = StreamSupport.stream(Cluster.get(system).state().getMembers().spliterator(), false)
-        .map(NodeRoutes::member)
-        .collect(Collectors.toList());
-    CompletionStage<List<Map<String, String>>> nodes = nodeStats.flatMap(NodeStatsStore::readAll)
-        .orElseGet(() -> CompletableFuture.completedFuture(List.of(statsAsMap())));
-    return nodes.handle((list, failure) -> {
-      Map<String, Object> body = new LinkedHashMap<>();
-      body.put("self", Cluster.get(system).selfMember().address().toString());
-      body.put("members", members);
-      body.put("nodes", failure == null ? list : List.of(statsAsMap()));
-      return JsonResponses.response(StatusCodes.OK, body);
-    });
+    List<Map<String, Object>> members =
+        StreamSupport.stream(Cluster.get(system).state().getMembers().spliterator(), false)
+            .map(NodeRoutes::member)
+            .collect(Collectors.toList());
+    CompletionStage<List<Map<String, String>>> nodes =
+        nodeStats
+            .flatMap(NodeStatsStore::readAll)
+            .orElseGet(() -> CompletableFuture.completedFuture(List.of(statsAsMap())));
+    return nodes.handle(
+        (list, failure) -> {
+          Map<String, Object> body = new LinkedHashMap<>();
+          body.put("self", Cluster.get(system).selfMember().address().toString());
+          body.put("members", members);
+          body.put("nodes", failure == null ? list : List.of(statsAsMap()));
+          return JsonResponses.response(StatusCodes.OK, body);
+        });
   }
 
   private static Map<String, Object> member(Member m) {
@@ -91,7 +118,14 @@ public final class NodeRoutes extends AllDirectives {
   }
 
   private Map<String, String> statsAsMap() {
-    return Map.of("node", nodeName, "callers", Integer.toString(metrics.callers),
-        "in_flight", Integer.toString(metrics.inFlight()), "queue_depth", Integer.toString(metrics.queueDepth()));
+    return Map.of(
+        "node",
+        nodeName,
+        "callers",
+        Integer.toString(metrics.callers),
+        "in_flight",
+        Integer.toString(metrics.inFlight()),
+        "queue_depth",
+        Integer.toString(metrics.queueDepth()));
   }
 }

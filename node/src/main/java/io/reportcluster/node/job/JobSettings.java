@@ -8,13 +8,19 @@ import java.util.List;
  * What every ReportJob on a node shares: its steps, limits, retry policy, and the backoff of its
  * entity's restarts (after a journal failure).
  */
-public record JobSettings(List<String> steps, int maxStartupLength, Duration finishedIdleTimeout, RetryPolicy retry,
+public record JobSettings(
+    List<String> steps,
+    int maxStartupLength,
+    Duration finishedIdleTimeout,
+    RetryPolicy retry,
     Backoff restart) {
 
   /** Restart-with-backoff of a supervised actor. */
   public record Backoff(Duration minBackoff, Duration maxBackoff, double randomFactor) {
     public static Backoff fromConfig(Config backoff) {
-      return new Backoff(backoff.getDuration("min-backoff"), backoff.getDuration("max-backoff"),
+      return new Backoff(
+          backoff.getDuration("min-backoff"),
+          backoff.getDuration("max-backoff"),
           backoff.getDouble("random-factor"));
     }
   }
@@ -22,7 +28,8 @@ public record JobSettings(List<String> steps, int maxStartupLength, Duration fin
   public static JobSettings fromConfig(Config reports) {
     Config job = reports.getConfig("job");
     List<String> steps = List.copyOf(job.getStringList("steps"));
-    if (steps.isEmpty()) throw new IllegalArgumentException("reports.job.steps must name at least one step");
+    if (steps.isEmpty())
+      throw new IllegalArgumentException("reports.job.steps must name at least one step");
     return new JobSettings(
         steps,
         job.getInt("max-startup-length"),

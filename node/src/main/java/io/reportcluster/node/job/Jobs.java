@@ -15,25 +15,25 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
 
 /**
- * What the API does with jobs, in the job's own terms: submit, read, cancel. It names the job
- * (a new UUID, or the one an Idempotency-Key hashes to), sets the submit's deadline, asks the
- * {@link ReportJob} entity through Cluster Sharding (so any node serves any job), reads from
- * the status mirror first and asks an entity only for a job the journal knows. Routes translate
- * HTTP to these calls and their answers back to HTTP, nothing more.
+ * What the API does with jobs, in the job's own terms: submit, read, cancel. It names the job (a
+ * new UUID, or the one an Idempotency-Key hashes to), sets the submit's deadline, asks the {@link
+ * ReportJob} entity through Cluster Sharding (so any node serves any job), reads from the status
+ * mirror first and asks an entity only for a job the journal knows. Routes translate HTTP to these
+ * calls and their answers back to HTTP, nothing more.
  */
 public final class Jobs {
   /**
-   * Job ids are UUIDs (idempotency keys hash to UUIDs too); anything else cannot name a job, so
-   * it never reaches an entity. Matched in lower case, as UUIDs print: other case would name
-   * another entity.
+   * Job ids are UUIDs (idempotency keys hash to UUIDs too); anything else cannot name a job, so it
+   * never reaches an entity. Matched in lower case, as UUIDs print: other case would name another
+   * entity.
    */
   private static final Pattern JOB_ID =
       Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
   /**
-   * {@code askTimeout}: how long an entity has to answer. {@code submitMargin}: a Submit must
-   * reach its job this long before the ask times out, or the job refuses it, so the journal
-   * write of an accepted one has that long to be answered.
+   * {@code askTimeout}: how long an entity has to answer. {@code submitMargin}: a Submit must reach
+   * its job this long before the ask times out, or the job refuses it, so the journal write of an
+   * accepted one has that long to be answered.
    */
   public record Settings(Duration askTimeout, Duration submitMargin) {}
 
@@ -66,57 +66,78 @@ public final class Jobs {
    * lookup table is needed; without one the job gets a new id. Fails only if the job does not
    * answer within the ask timeout.
    */
-  public CompletionStage<Submission> submit(String startup, String provider, String idempotencyKey) {
-    String jobId = idempotencyKey == null
-        ? UUID.randomUUID().toString()
-        : UUID.nameUUIDFromBytes(("idempotency-key:" + idempotencyKey).getBytes(StandardCharsets.UTF_8)).toString();
+  public CompletionStage<Submission> submit(
+      String startup, String provider, String idempotencyKey) {
+    String jobId =
+        idempotencyKey == null
+            ? UUID.randomUUID().toString()
+            : UUID.nameUUIDFromBytes(
+                    ("idempotency-key:" + idempotencyKey).getBytes(StandardCharsets.UTF_8))
+                .toString();
     // Past this instant the job refuses to be created: a client told 503 never has a job behind it.
     Instant deadline = Instant.now().plus(settings.askTimeout()).minus(settings.submitMargin());
-    return direct(job(jobId).<ReportJob.SubmitReply>ask(
-            replyTo -> new ReportJob.Submit(startup, provider, idempotencyKey, deadline, replyTo),
-            settings.askTimeout()))
-        .thenApply(reply -> {
-          if (reply instanceof ReportJob.Accepted) journal.accepted(jobId);
-          return new Submission(jobId, reply);
-        });
+    return direct(
+            job(jobId)
+                .<ReportJob.SubmitReply>ask(
+                    replyTo ->
+                        new ReportJob.Submit(startup, provider, idempotencyKey, deadline, replyTo),
+                    settings.askTimeout()))
+        .thenApply(
+            reply -> {
+              if (reply instanceof ReportJob.Accepted) journal.accepted(jobId);
+              return new Submission(jobId, reply);
+            });
   }
 
   /**
-   * The job's view: from the status mirror when it has the job (no entity is woken up for a
-   * poll), else from the entity, the source of truth, if the journal knows the job. Empty for an
-   * unknown job; fails only if the entity does not answer.
+   * The job's view: from the status mirror when it has the job (no entity is woken up for a poll),
+   * else from the entity, the source of truth, if the journal knows the job. Empty for an unknown
+   * job; fails only if the entity does not answer.
    */
   public CompletionStage<Optional<JobView>> view(String id) {
     if (!isJobId(id)) return CompletableFuture.completedFuture(Optional.empty());
-    return mirror.read(id).thenCompose(mirrored -> mirrored.isPresent()
-        ? CompletableFuture.completedFuture(mirrored)
-        : viewFromEntity(id));
+    return mirror
+        .read(id)
+        .thenCompose(
+            mirrored ->
+                mirrored.isPresent()
+                    ? CompletableFuture.completedFuture(mirrored)
+                    : viewFromEntity(id));
   }
 
   /** The entity's view, but only for a job the journal knows: an unknown id wakes no entity. */
   public CompletionStage<Optional<JobView>> viewFromEntity(String id) {
     if (!isJobId(id)) return CompletableFuture.completedFuture(Optional.empty());
-    return journal.exists(id).thenCompose(exists -> exists
-        ? askView(id)
-        : CompletableFuture.completedFuture(Optional.empty()));
+    return journal
+        .exists(id)
+        .thenCompose(
+            exists -> exists ? askView(id) : CompletableFuture.completedFuture(Optional.empty()));
   }
 
   /**
-   * Asks the entity for its view without the journal check, for a job known to exist (a stream
-   * that already found it); empty when no such job exists.
+   * Asks the entity for its view without the journal check, for a job known to exist (a stream that
+   * already found it); empty when no such job exists.
    */
   public CompletionStage<Optional<JobView>> askView(String id) {
     return direct(job(id).<ReportJob.GetReply>ask(ReportJob.Get::new, settings.askTimeout()))
-        .thenApply(r -> r instanceof ReportJob.Found f ? Optional.of(f.job()) : Optional.<JobView>empty());
+        .thenApply(
+            r -> r instanceof ReportJob.Found f ? Optional.of(f.job()) : Optional.<JobView>empty());
   }
 
   /** Cancels a job the journal knows; empty for an unknown one. */
   public CompletionStage<Optional<ReportJob.CancelReply>> cancel(String id) {
     if (!isJobId(id)) return CompletableFuture.completedFuture(Optional.empty());
-    return journal.exists(id).thenCompose(exists -> !exists
-        ? CompletableFuture.completedFuture(Optional.<ReportJob.CancelReply>empty())
-        : direct(job(id).<ReportJob.CancelReply>ask(ReportJob.Cancel::new, settings.askTimeout()))
-            .thenApply(Optional::of));
+    return journal
+        .exists(id)
+        .thenCompose(
+            exists ->
+                !exists
+                    ? CompletableFuture.completedFuture(Optional.<ReportJob.CancelReply>empty())
+                    : direct(
+                            job(id)
+                                .<ReportJob.CancelReply>ask(
+                                    ReportJob.Cancel::new, settings.askTimeout()))
+                        .thenApply(Optional::of));
   }
 
   private EntityRef<ReportJob.Command> job(String id) {
@@ -124,17 +145,19 @@ public final class Jobs {
   }
 
   /**
-   * Hands an ask's answer over to a plain future on the thread that completes it. The stages
-   * Pekko returns run every callback asynchronously on the common pool, and on a 2-core machine
+   * Hands an ask's answer over to a plain future on the thread that completes it. The stages Pekko
+   * returns run every callback asynchronously on the common pool, and on a 2-core machine
    * (common-pool parallelism 1) the JDK then starts a new thread per callback: measured, that
    * capped the whole API at a few hundred requests per second.
    */
   static <T> CompletableFuture<T> direct(CompletionStage<T> stage) {
     CompletableFuture<T> out = new CompletableFuture<>();
-    stage.whenCompleteAsync((value, failure) -> {
-      if (failure != null) out.completeExceptionally(failure);
-      else out.complete(value);
-    }, Runnable::run);
+    stage.whenCompleteAsync(
+        (value, failure) -> {
+          if (failure != null) out.completeExceptionally(failure);
+          else out.complete(value);
+        },
+        Runnable::run);
     return out;
   }
 }

@@ -1,12 +1,11 @@
 package io.reportcluster.node.job;
 
-import io.reportcluster.node.llm.CallMessages;
-
 import com.fasterxml.jackson.annotation.JsonIgnore;
-import io.reportcluster.node.llm.provider.LlmCallException;
+import io.reportcluster.node.llm.CallMessages;
 import io.reportcluster.node.llm.LlmCallerPool;
-import io.reportcluster.node.llm.provider.LlmRequest;
 import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.llm.provider.LlmCallException;
+import io.reportcluster.node.llm.provider.LlmRequest;
 import io.reportcluster.node.mirror.JobMirror;
 import io.reportcluster.node.mirror.JobMirror.Change;
 import io.reportcluster.protocol.Api.JobView;
@@ -34,41 +33,49 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
 import org.apache.pekko.persistence.typed.PersistenceId;
 import org.apache.pekko.persistence.typed.RecoveryCompleted;
 import org.apache.pekko.persistence.typed.SnapshotSelectionCriteria;
-import org.apache.pekko.persistence.typed.javadsl.Recovery;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReply;
 import org.apache.pekko.persistence.typed.javadsl.CommandHandlerWithReplyBuilder;
 import org.apache.pekko.persistence.typed.javadsl.EventHandler;
 import org.apache.pekko.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import org.apache.pekko.persistence.typed.javadsl.Recovery;
 import org.apache.pekko.persistence.typed.javadsl.ReplyEffect;
 import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
 
 /**
- * One report job: the single source of truth for it. A sharded, event-sourced state machine
- * that runs the job's LLM steps one after another through this node's caller pool, persists
- * each completed step, retries failed steps with backoff, and on recovery (after a restart or
- * on another node) continues from its last completed step without redoing it.
+ * One report job: the single source of truth for it. A sharded, event-sourced state machine that
+ * runs the job's LLM steps one after another through this node's caller pool, persists each
+ * completed step, retries failed steps with backoff, and on recovery (after a restart or on another
+ * node) continues from its last completed step without redoing it.
  *
  * <p>Only facts that must survive a crash are events: submission, the start of each call, each
- * completed step, each failed attempt (with the retry it scheduled) and the end. Whether a call
- * is queued right now is runtime knowledge, kept in this instance. After a crash, a call that
- * had started and never answered counts as a failed attempt and is made again after its
- * backoff, so a call that kills its node fails the job after max-retries instead of looping.
+ * completed step, each failed attempt (with the retry it scheduled) and the end. Whether a call is
+ * queued right now is runtime knowledge, kept in this instance. After a crash, a call that had
+ * started and never answered counts as a failed attempt and is made again after its backoff, so a
+ * call that kills its node fails the job after max-retries instead of looping.
  */
-public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<ReportJob.Command, ReportJob.Event, ReportJob.State> {
+public final class ReportJob
+    extends EventSourcedBehaviorWithEnforcedReplies<
+        ReportJob.Command, ReportJob.Event, ReportJob.State> {
 
-  public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "ReportJob");
+  public static final EntityTypeKey<Command> TYPE_KEY =
+      EntityTypeKey.create(Command.class, "ReportJob");
 
   // ---------------------------------------------------------------- protocol: commands
 
   public sealed interface Command extends CborSerializable {}
 
   /**
-   * Accept the job; a repeat with the same id (an Idempotency-Key) returns the existing job.
-   * {@code deadline}: the client stops waiting then (and hears 503), so a Submit that reaches a
-   * new job later must not create it; null: no deadline.
+   * Accept the job; a repeat with the same id (an Idempotency-Key) returns the existing job. {@code
+   * deadline}: the client stops waiting then (and hears 503), so a Submit that reaches a new job
+   * later must not create it; null: no deadline.
    */
-  public record Submit(String startup, String provider, String idempotencyKey, Instant deadline,
-      ActorRef<SubmitReply> replyTo) implements Command {}
+  public record Submit(
+      String startup,
+      String provider,
+      String idempotencyKey,
+      Instant deadline,
+      ActorRef<SubmitReply> replyTo)
+      implements Command {}
 
   public record Get(ActorRef<GetReply> replyTo) implements Command {}
 
@@ -83,19 +90,27 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   /** After recovery: this attempt was started and never answered (its node stopped meanwhile). */
   record AttemptLost(int step, int attempt) implements Command {}
 
-  enum IdleTimeout implements Command { INSTANCE }
+  enum IdleTimeout implements Command {
+    INSTANCE
+  }
 
-  enum MirrorRefresh implements Command { INSTANCE }
+  enum MirrorRefresh implements Command {
+    INSTANCE
+  }
 
   /**
-   * Sharding's stop message for this entity (passivation, hand-off). A running job that is
-   * asked to stop wakes itself through sharding first, so it starts again at once instead of
-   * waiting, unremembered, for a client to touch it.
+   * Sharding's stop message for this entity (passivation, hand-off). A running job that is asked to
+   * stop wakes itself through sharding first, so it starts again at once instead of waiting,
+   * unremembered, for a client to touch it.
    */
-  enum Stop implements Command { INSTANCE }
+  enum Stop implements Command {
+    INSTANCE
+  }
 
   /** Starts the entity (recovery resumes a running job); otherwise does nothing. */
-  public enum Wake implements Command { INSTANCE }
+  public enum Wake implements Command {
+    INSTANCE
+  }
 
   // ---------------------------------------------------------------- protocol: replies
 
@@ -130,8 +145,14 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
 
   public sealed interface Event extends CborSerializable {}
 
-  public record Submitted(String jobId, String startup, String provider, String idempotencyKey, List<String> steps,
-      Instant at) implements Event {}
+  public record Submitted(
+      String jobId,
+      String startup,
+      String provider,
+      String idempotencyKey,
+      List<String> steps,
+      Instant at)
+      implements Event {}
 
   /**
    * A call of a step began. Journaled so that an attempt whose node dies during the call still
@@ -139,12 +160,19 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
    */
   public record AttemptStarted(int step, int attempt, Instant at) implements Event {}
 
-  public record StepCompleted(int step, int attempt, String output, Instant startedAt, Instant finishedAt)
+  public record StepCompleted(
+      int step, int attempt, String output, Instant startedAt, Instant finishedAt)
       implements Event {}
 
   /** {@code nextRetryAt} is null when no retry follows (the job then fails in the same write). */
-  public record AttemptFailed(int step, int attempt, String error, Instant startedAt, Instant finishedAt,
-      Instant nextRetryAt) implements Event {}
+  public record AttemptFailed(
+      int step,
+      int attempt,
+      String error,
+      Instant startedAt,
+      Instant finishedAt,
+      Instant nextRetryAt)
+      implements Event {}
 
   public record Succeeded(String result, Instant at) implements Event {}
 
@@ -155,11 +183,18 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   // ---------------------------------------------------------------- state
 
   /**
-   * A step as the journal knows it: done when it has an output. {@code attempts} counts the
-   * calls started; {@code inFlight} says the last of them has no outcome in the journal yet.
+   * A step as the journal knows it: done when it has an output. {@code attempts} counts the calls
+   * started; {@code inFlight} says the last of them has no outcome in the journal yet.
    */
-  public record Step(String name, int attempts, boolean inFlight, String output, Instant startedAt,
-      Instant finishedAt, String lastError) implements CborSerializable {
+  public record Step(
+      String name,
+      int attempts,
+      boolean inFlight,
+      String output,
+      Instant startedAt,
+      Instant finishedAt,
+      String lastError)
+      implements CborSerializable {
     @JsonIgnore
     boolean done() {
       return output != null;
@@ -172,26 +207,56 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     }
 
     Step started(int attempt, Instant start) {
-      return new Step(name, Math.max(attempts, attempt), true, output, startedAt == null ? start : startedAt,
-          finishedAt, lastError);
+      return new Step(
+          name,
+          Math.max(attempts, attempt),
+          true,
+          output,
+          startedAt == null ? start : startedAt,
+          finishedAt,
+          lastError);
     }
 
     Step attempted(int attempt, Instant start, String error) {
-      return new Step(name, Math.max(attempts, attempt), false, output, startedAt == null ? start : startedAt,
-          finishedAt, error);
+      return new Step(
+          name,
+          Math.max(attempts, attempt),
+          false,
+          output,
+          startedAt == null ? start : startedAt,
+          finishedAt,
+          error);
     }
 
     Step completed(int attempt, Instant start, String out, Instant end) {
-      return new Step(name, Math.max(attempts, attempt), false, out, startedAt == null ? start : startedAt, end,
+      return new Step(
+          name,
+          Math.max(attempts, attempt),
+          false,
+          out,
+          startedAt == null ? start : startedAt,
+          end,
           lastError);
     }
   }
 
-  public record State(String jobId, String startup, String provider, String idempotencyKey, List<Step> steps,
-      JobState outcome, String result, String error, Instant submittedAt, Instant updatedAt, Instant finishedAt,
-      Instant nextRetryAt) implements CborSerializable {
+  public record State(
+      String jobId,
+      String startup,
+      String provider,
+      String idempotencyKey,
+      List<Step> steps,
+      JobState outcome,
+      String result,
+      String error,
+      Instant submittedAt,
+      Instant updatedAt,
+      Instant finishedAt,
+      Instant nextRetryAt)
+      implements CborSerializable {
 
-    static final State EMPTY = new State(null, null, null, null, List.of(), null, null, null, null, null, null, null);
+    static final State EMPTY =
+        new State(null, null, null, null, List.of(), null, null, null, null, null, null, null);
 
     @JsonIgnore
     public boolean isEmpty() {
@@ -227,24 +292,49 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     }
 
     static State submitted(Submitted e) {
-      List<Step> steps = e.steps().stream().map(n -> new Step(n, 0, false, null, null, null, null)).toList();
-      return new State(e.jobId(), e.startup(), e.provider(), e.idempotencyKey(), steps, null, null, null, e.at(), e.at(),
-          null, null);
+      List<Step> steps =
+          e.steps().stream().map(n -> new Step(n, 0, false, null, null, null, null)).toList();
+      return new State(
+          e.jobId(),
+          e.startup(),
+          e.provider(),
+          e.idempotencyKey(),
+          steps,
+          null,
+          null,
+          null,
+          e.at(),
+          e.at(),
+          null,
+          null);
     }
 
     private State withStep(int index, Step step, Instant at, Instant nextRetry) {
       List<Step> copy = new ArrayList<>(steps);
       copy.set(index, step);
-      return new State(jobId, startup, provider, idempotencyKey, List.copyOf(copy), outcome, result, error,
-          submittedAt, at, finishedAt, nextRetry);
+      return new State(
+          jobId,
+          startup,
+          provider,
+          idempotencyKey,
+          List.copyOf(copy),
+          outcome,
+          result,
+          error,
+          submittedAt,
+          at,
+          finishedAt,
+          nextRetry);
     }
 
     State attemptStarted(AttemptStarted e) {
-      return withStep(e.step(), steps.get(e.step()).started(e.attempt(), e.at()), e.at(), nextRetryAt);
+      return withStep(
+          e.step(), steps.get(e.step()).started(e.attempt(), e.at()), e.at(), nextRetryAt);
     }
 
     State stepCompleted(StepCompleted e) {
-      Step s = steps.get(e.step()).completed(e.attempt(), e.startedAt(), e.output(), e.finishedAt());
+      Step s =
+          steps.get(e.step()).completed(e.attempt(), e.startedAt(), e.output(), e.finishedAt());
       return withStep(e.step(), s, e.finishedAt(), null);
     }
 
@@ -254,38 +344,66 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     }
 
     State finished(JobState how, String result, String error, Instant at) {
-      return new State(jobId, startup, provider, idempotencyKey, steps, how, result, error, submittedAt, at, at, null);
+      return new State(
+          jobId,
+          startup,
+          provider,
+          idempotencyKey,
+          steps,
+          how,
+          result,
+          error,
+          submittedAt,
+          at,
+          at,
+          null);
     }
   }
 
   // ---------------------------------------------------------------- wiring
 
   /** What a job needs from its node. */
-  public record Deps(JobSettings settings, ActorRef<LlmCallerPool.Command> pool, PoolMetrics poolMetrics,
-      String nodeName, JobMirror mirror) {
+  public record Deps(
+      JobSettings settings,
+      ActorRef<LlmCallerPool.Command> pool,
+      PoolMetrics poolMetrics,
+      String nodeName,
+      JobMirror mirror) {
     /** A node without a status mirror. */
-    public Deps(JobSettings settings, ActorRef<LlmCallerPool.Command> pool, PoolMetrics poolMetrics, String nodeName) {
+    public Deps(
+        JobSettings settings,
+        ActorRef<LlmCallerPool.Command> pool,
+        PoolMetrics poolMetrics,
+        String nodeName) {
       this(settings, pool, poolMetrics, nodeName, JobMirror.NONE);
     }
   }
 
   /** Registers ReportJob with Cluster Sharding on this node. */
   public static ActorRef<ShardingEnvelope<Command>> init(ActorSystem<?> system, Deps deps) {
-    return ClusterSharding.get(system).init(Entity.of(TYPE_KEY,
-            entity -> create(entity.getEntityId(), entity.getShard(), deps))
-        .withStopMessage(Stop.INSTANCE));
+    return ClusterSharding.get(system)
+        .init(
+            Entity.of(TYPE_KEY, entity -> create(entity.getEntityId(), entity.getShard(), deps))
+                .withStopMessage(Stop.INSTANCE));
   }
 
   /**
-   * @param shard where to ask for passivation; null outside sharding (unit tests), where an
-   *     idle finished job simply stays
+   * @param shard where to ask for passivation; null outside sharding (unit tests), where an idle
+   *     finished job simply stays
    */
-  public static Behavior<Command> create(String jobId, ActorRef<ClusterSharding.ShardCommand> shard, Deps deps) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ReportJob(jobId, ctx, timers, shard, deps)));
+  public static Behavior<Command> create(
+      String jobId, ActorRef<ClusterSharding.ShardCommand> shard, Deps deps) {
+    return Behaviors.setup(
+        ctx -> Behaviors.withTimers(timers -> new ReportJob(jobId, ctx, timers, shard, deps)));
   }
 
   /** Where the job's current call stands; runtime knowledge, rebuilt on recovery. */
-  private enum Phase { IDLE, QUEUED, RUNNING, BACKOFF }
+  private enum Phase {
+    IDLE,
+    QUEUED,
+    RUNNING,
+    BACKOFF
+  }
 
   private final String jobId;
   private final ActorContext<Command> ctx;
@@ -293,15 +411,24 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   private final ActorRef<ClusterSharding.ShardCommand> shard;
   private final Deps deps;
   private final ActorRef<CallMessages.CallResult> callAdapter;
+
   /** When this copy of the job started: orders the mirror writes of two copies (see JobMirror). */
   private final long incarnation = System.currentTimeMillis();
+
   private Phase phase = Phase.IDLE;
 
-  private ReportJob(String jobId, ActorContext<Command> ctx, TimerScheduler<Command> timers,
-      ActorRef<ClusterSharding.ShardCommand> shard, Deps deps) {
-    super(PersistenceId.of(TYPE_KEY.name(), jobId),
-        SupervisorStrategy.restartWithBackoff(deps.settings().restart().minBackoff(),
-            deps.settings().restart().maxBackoff(), deps.settings().restart().randomFactor()));
+  private ReportJob(
+      String jobId,
+      ActorContext<Command> ctx,
+      TimerScheduler<Command> timers,
+      ActorRef<ClusterSharding.ShardCommand> shard,
+      Deps deps) {
+    super(
+        PersistenceId.of(TYPE_KEY.name(), jobId),
+        SupervisorStrategy.restartWithBackoff(
+            deps.settings().restart().minBackoff(),
+            deps.settings().restart().maxBackoff(),
+            deps.settings().restart().randomFactor()));
     this.jobId = jobId;
     this.ctx = ctx;
     this.timers = timers;
@@ -335,10 +462,12 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
         .onCommand(Submit.class, this::onFirstSubmit)
         .onCommand(Get.class, (s, c) -> notFound(c.replyTo()))
         .onCommand(Cancel.class, (s, c) -> notFound(c.replyTo()))
-        .onCommand(IdleTimeout.class, c -> {
-          passivate();
-          return Effect().noReply();
-        })
+        .onCommand(
+            IdleTimeout.class,
+            c -> {
+              passivate();
+              return Effect().noReply();
+            })
         .onAnyCommand(c -> Effect().noReply());
 
     b.forState(State::isActive)
@@ -348,22 +477,30 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
         .onCommand(CallUpdate.class, this::onCallUpdate)
         .onCommand(RetryDue.class, this::onRetryDue)
         .onCommand(AttemptLost.class, this::onAttemptLost)
-        .onCommand(MirrorRefresh.class, (s, c) -> {
-          announce(s, Change.REFRESH);
-          return Effect().noReply();
-        })
+        .onCommand(
+            MirrorRefresh.class,
+            (s, c) -> {
+              announce(s, Change.REFRESH);
+              return Effect().noReply();
+            })
         .onCommand(IdleTimeout.class, c -> Effect().noReply());
 
     b.forState(State::isTerminal)
         .onCommand(Submit.class, (s, c) -> idleAfter(onRepeatSubmit(s, c)))
         .onCommand(Get.class, (s, c) -> idleAfter(Effect().reply(c.replyTo(), new Found(view(s)))))
-        .onCommand(Cancel.class, (s, c) -> idleAfter(s.outcome() == JobState.REVOKED
-            ? Effect().reply(c.replyTo(), new CancelAccepted(view(s)))
-            : Effect().reply(c.replyTo(), new CancelRefused(view(s)))))
-        .onCommand(IdleTimeout.class, c -> {
-          passivate();
-          return Effect().noReply();
-        })
+        .onCommand(
+            Cancel.class,
+            (s, c) ->
+                idleAfter(
+                    s.outcome() == JobState.REVOKED
+                        ? Effect().reply(c.replyTo(), new CancelAccepted(view(s)))
+                        : Effect().reply(c.replyTo(), new CancelRefused(view(s)))))
+        .onCommand(
+            IdleTimeout.class,
+            c -> {
+              passivate();
+              return Effect().noReply();
+            })
         // A late answer of a cancelled job's call, or a stale timer: ignored on purpose.
         .onAnyCommand(c -> Effect().noReply());
 
@@ -373,25 +510,42 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   private ReplyEffect<Event, State> onFirstSubmit(State s, Submit c) {
     // Refusals persist nothing, and the empty entity leaves at once (and so the remembered set).
     if (c.deadline() != null && Instant.now().isAfter(c.deadline())) {
-      ctx.getLog().info("job {} not created: its submit arrived {} ms after the client's deadline", jobId,
-          Duration.between(c.deadline(), Instant.now()).toMillis());
+      ctx.getLog()
+          .info(
+              "job {} not created: its submit arrived {} ms after the client's deadline",
+              jobId,
+              Duration.between(c.deadline(), Instant.now()).toMillis());
       passivate();
       return Effect().reply(c.replyTo(), new Expired(jobId));
     }
     PoolMetrics pool = deps.poolMetrics();
     if (pool.queueFull()) {
       passivate();
-      return Effect().reply(c.replyTo(), new Overloaded(deps.nodeName(), pool.queueDepth(), pool.queueLimit));
+      return Effect()
+          .reply(c.replyTo(), new Overloaded(deps.nodeName(), pool.queueDepth(), pool.queueLimit));
     }
-    Submitted e = new Submitted(jobId, c.startup(), c.provider(), c.idempotencyKey(), deps.settings().steps(),
-        Instant.now());
-    return Effect().persist(e)
-        .thenRun(ns -> {
-          ctx.getLog().info("job {} PENDING: startup '{}', provider {}", jobId, ns.startup(), ns.provider());
-          dispatch(ns);
-          announce(ns, Change.SUBMITTED);
-          startMirrorRefresh();
-        })
+    Submitted e =
+        new Submitted(
+            jobId,
+            c.startup(),
+            c.provider(),
+            c.idempotencyKey(),
+            deps.settings().steps(),
+            Instant.now());
+    return Effect()
+        .persist(e)
+        .thenRun(
+            ns -> {
+              ctx.getLog()
+                  .info(
+                      "job {} PENDING: startup '{}', provider {}",
+                      jobId,
+                      ns.startup(),
+                      ns.provider());
+              dispatch(ns);
+              announce(ns, Change.SUBMITTED);
+              startMirrorRefresh();
+            })
         .thenReply(c.replyTo(), ns -> new Accepted(view(ns), true));
   }
 
@@ -403,14 +557,16 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   }
 
   private ReplyEffect<Event, State> onCancel(State s, Cancel c) {
-    return Effect().persist(new Cancelled(Instant.now()))
-        .thenRun(ns -> {
-          ctx.getLog().info("job {} REVOKED at step {}", jobId, ns.currentStep());
-          timers.cancel(RetryDue.class);
-          deps.pool().tell(new LlmCallerPool.CancelCalls(jobId, null));
-          phase = Phase.IDLE;
-          finished(ns, Change.REVOKED);
-        })
+    return Effect()
+        .persist(new Cancelled(Instant.now()))
+        .thenRun(
+            ns -> {
+              ctx.getLog().info("job {} REVOKED at step {}", jobId, ns.currentStep());
+              timers.cancel(RetryDue.class);
+              deps.pool().tell(new LlmCallerPool.CancelCalls(jobId, null));
+              phase = Phase.IDLE;
+              finished(ns, Change.REVOKED);
+            })
         .thenReply(c.replyTo(), ns -> new CancelAccepted(view(ns)));
   }
 
@@ -424,18 +580,21 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     if (r instanceof CallMessages.CallStarted started) {
       if (phase != Phase.QUEUED) return Effect().noReply();
       phase = Phase.RUNNING;
-      return Effect().persist(new AttemptStarted(step, r.attempt(), started.at()))
-          .thenRun(ns -> {
-            // The job becomes STARTED with its first call, and again when a retry starts.
-            if (step == 0 && r.attempt() == 1 || r.attempt() > 1) {
-              if (r.attempt() == 1) ctx.getLog().info("job {} STARTED", jobId);
-              announce(ns, Change.STARTED);
-            } else {
-              // A later step's first call: no news for subscribers, but the mirror serves reads,
-              // so it must show the step running (its state, start time and the call counted).
-              announce(ns, Change.REFRESH);
-            }
-          })
+      return Effect()
+          .persist(new AttemptStarted(step, r.attempt(), started.at()))
+          .thenRun(
+              ns -> {
+                // The job becomes STARTED with its first call, and again when a retry starts.
+                if (step == 0 && r.attempt() == 1 || r.attempt() > 1) {
+                  if (r.attempt() == 1) ctx.getLog().info("job {} STARTED", jobId);
+                  announce(ns, Change.STARTED);
+                } else {
+                  // A later step's first call: no news for subscribers, but the mirror serves
+                  // reads,
+                  // so it must show the step running (its state, start time and the call counted).
+                  announce(ns, Change.REFRESH);
+                }
+              })
           .thenNoReply();
     }
     if (r instanceof CallMessages.CallSucceeded ok) {
@@ -445,23 +604,28 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   }
 
   private ReplyEffect<Event, State> onStepSucceeded(State s, CallMessages.CallSucceeded ok) {
-    StepCompleted done = new StepCompleted(ok.step(), ok.attempt(), ok.text(), ok.startedAt(), ok.finishedAt());
+    StepCompleted done =
+        new StepCompleted(ok.step(), ok.attempt(), ok.text(), ok.startedAt(), ok.finishedAt());
     phase = Phase.IDLE;
     boolean last = ok.step() == s.steps().size() - 1;
     if (!last) {
-      return Effect().persist(done)
-          .thenRun(ns -> {
-            ctx.getLog().debug("job {} step {} done", jobId, s.steps().get(ok.step()).name());
-            dispatch(ns);
-            announce(ns, Change.STEP_COMPLETED);
-          })
+      return Effect()
+          .persist(done)
+          .thenRun(
+              ns -> {
+                ctx.getLog().debug("job {} step {} done", jobId, s.steps().get(ok.step()).name());
+                dispatch(ns);
+                announce(ns, Change.STEP_COMPLETED);
+              })
           .thenNoReply();
     }
-    return Effect().persist(List.of(done, new Succeeded(ok.text(), ok.finishedAt())))
-        .thenRun(ns -> {
-          ctx.getLog().info("job {} SUCCESS after {} calls", jobId, totalAttempts(ns));
-          finished(ns, Change.SUCCEEDED);
-        })
+    return Effect()
+        .persist(List.of(done, new Succeeded(ok.text(), ok.finishedAt())))
+        .thenRun(
+            ns -> {
+              ctx.getLog().info("job {} SUCCESS after {} calls", jobId, totalAttempts(ns));
+              finished(ns, Change.SUCCEEDED);
+            })
         .thenNoReply();
   }
 
@@ -472,32 +636,43 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     int retriesSoFar = f.attempt() - 1;
     phase = Phase.IDLE;
     if (!why.retryable() || retriesSoFar >= deps.settings().retry().maxRetries()) {
-      String reason = why.retryable()
-          ? error + " (gave up after " + f.attempt() + " attempts)"
-          : error + " (permanent)";
-      return Effect().persist(List.of(
-              new AttemptFailed(f.step(), f.attempt(), why.describe(), f.startedAt(), f.finishedAt(), null),
-              new JobFailed(reason, f.finishedAt())))
-          .thenRun(ns -> {
-            ctx.getLog().info("job {} FAILURE: {}", jobId, reason);
-            finished(ns, Change.FAILED);
-          })
+      String reason =
+          why.retryable()
+              ? error + " (gave up after " + f.attempt() + " attempts)"
+              : error + " (permanent)";
+      return Effect()
+          .persist(
+              List.of(
+                  new AttemptFailed(
+                      f.step(), f.attempt(), why.describe(), f.startedAt(), f.finishedAt(), null),
+                  new JobFailed(reason, f.finishedAt())))
+          .thenRun(
+              ns -> {
+                ctx.getLog().info("job {} FAILURE: {}", jobId, reason);
+                finished(ns, Change.FAILED);
+              })
           .thenNoReply();
     }
     Duration wait = deps.settings().retry().delay(retriesSoFar + 1, why.retryAfter());
     Instant next = f.finishedAt().plus(wait);
-    return Effect().persist(new AttemptFailed(f.step(), f.attempt(), why.describe(), f.startedAt(), f.finishedAt(), next))
-        .thenRun(ns -> {
-          ctx.getLog().info("job {} RETRY in {} ms: {}", jobId, wait.toMillis(), error);
-          scheduleRetry(ns);
-          announce(ns, Change.RETRY);
-        })
+    return Effect()
+        .persist(
+            new AttemptFailed(
+                f.step(), f.attempt(), why.describe(), f.startedAt(), f.finishedAt(), next))
+        .thenRun(
+            ns -> {
+              ctx.getLog().info("job {} RETRY in {} ms: {}", jobId, wait.toMillis(), error);
+              scheduleRetry(ns);
+              announce(ns, Change.RETRY);
+            })
         .thenNoReply();
   }
 
   private ReplyEffect<Event, State> onRetryDue(State s, RetryDue due) {
     int step = s.currentStep();
-    if (phase == Phase.BACKOFF && due.step() == step && due.attempt() == s.steps().get(step).currentAttempt()) {
+    if (phase == Phase.BACKOFF
+        && due.step() == step
+        && due.attempt() == s.steps().get(step).currentAttempt()) {
       dispatch(s);
     }
     return Effect().noReply();
@@ -507,13 +682,24 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   private ReplyEffect<Event, State> onAttemptLost(State s, AttemptLost lost) {
     int step = s.currentStep();
     Step st = s.steps().get(step);
-    if (phase != Phase.IDLE || lost.step() != step || !st.inFlight() || st.attempts() != lost.attempt()) {
+    if (phase != Phase.IDLE
+        || lost.step() != step
+        || !st.inFlight()
+        || st.attempts() != lost.attempt()) {
       return Effect().noReply();
     }
     Instant now = Instant.now();
-    return onStepFailed(s, new CallMessages.CallFailed(jobId, step, lost.attempt(), new LlmCallException(
-        LlmCallException.Kind.INTERRUPTED, "the call was interrupted: its node stopped before it answered"),
-        s.updatedAt(), now));
+    return onStepFailed(
+        s,
+        new CallMessages.CallFailed(
+            jobId,
+            step,
+            lost.attempt(),
+            new LlmCallException(
+                LlmCallException.Kind.INTERRUPTED,
+                "the call was interrupted: its node stopped before it answered"),
+            s.updatedAt(),
+            now));
   }
 
   private ReplyEffect<Event, State> notFound(ActorRef<? super NotFound> replyTo) {
@@ -540,14 +726,17 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
 
   @Override
   public EventHandler<State, Event> eventHandler() {
-    return newEventHandlerBuilder().forAnyState()
+    return newEventHandlerBuilder()
+        .forAnyState()
         .onEvent(Submitted.class, (s, e) -> State.submitted(e))
         .onEvent(AttemptStarted.class, State::attemptStarted)
         .onEvent(StepCompleted.class, State::stepCompleted)
         .onEvent(AttemptFailed.class, State::attemptFailed)
         .onEvent(Succeeded.class, (s, e) -> s.finished(JobState.SUCCESS, e.result(), null, e.at()))
         .onEvent(JobFailed.class, (s, e) -> s.finished(JobState.FAILURE, null, e.error(), e.at()))
-        .onEvent(Cancelled.class, (s, e) -> s.finished(JobState.REVOKED, null, "cancelled by a client", e.at()))
+        .onEvent(
+            Cancelled.class,
+            (s, e) -> s.finished(JobState.REVOKED, null, "cancelled by a client", e.at()))
         .build();
   }
 
@@ -572,7 +761,8 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     if (s.isTerminal()) {
       startIdleTimer();
     } else if (s.isActive()) {
-      ctx.getLog().info("job {} recovered at step {} of {}", jobId, s.currentStep(), s.steps().size());
+      ctx.getLog()
+          .info("job {} recovered at step {} of {}", jobId, s.currentStep(), s.steps().size());
       Step current = s.steps().get(s.currentStep());
       if (current.inFlight()) {
         ctx.getSelf().tell(new AttemptLost(s.currentStep(), current.attempts()));
@@ -588,9 +778,9 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
   }
 
   /**
-   * This copy of the job is going away (hand-off, rebalance, passivation, restart): its queued
-   * call must not be made, and its running one is stopped, since nobody would hear the answer
-   * and the next copy of the job makes its own call.
+   * This copy of the job is going away (hand-off, rebalance, passivation, restart): its queued call
+   * must not be made, and its running one is stopped, since nobody would hear the answer and the
+   * next copy of the job makes its own call.
    */
   private void dropCalls() {
     if (phase == Phase.QUEUED || phase == Phase.RUNNING) {
@@ -605,7 +795,9 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     int step = s.currentStep();
     int attempt = s.steps().get(step).currentAttempt();
     String prompt = ReportPrompts.prompt(s.startup(), s.stepNames(), step, s.outputsBefore(step));
-    LlmRequest request = new LlmRequest(jobId, s.startup(), step, s.steps().get(step).name(), attempt, s.provider(), prompt);
+    LlmRequest request =
+        new LlmRequest(
+            jobId, s.startup(), step, s.steps().get(step).name(), attempt, s.provider(), prompt);
     deps.pool().tell(new LlmCallerPool.Submit(new CallMessages.Call(request, callAdapter)));
     phase = Phase.QUEUED;
   }
@@ -614,7 +806,8 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
     int step = s.currentStep();
     Duration wait = Duration.between(Instant.now(), s.nextRetryAt());
     if (wait.isNegative()) wait = Duration.ZERO;
-    timers.startSingleTimer(RetryDue.class, new RetryDue(step, s.steps().get(step).currentAttempt()), wait);
+    timers.startSingleTimer(
+        RetryDue.class, new RetryDue(step, s.steps().get(step).currentAttempt()), wait);
     phase = Phase.BACKOFF;
   }
 
@@ -630,13 +823,14 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
 
   private void startMirrorRefresh() {
     if (deps.mirror().refreshInterval().isPresent()) {
-      timers.startTimerWithFixedDelay(MirrorRefresh.INSTANCE, MirrorRefresh.INSTANCE,
-          deps.mirror().refreshInterval().get());
+      timers.startTimerWithFixedDelay(
+          MirrorRefresh.INSTANCE, MirrorRefresh.INSTANCE, deps.mirror().refreshInterval().get());
     }
   }
 
   private void startIdleTimer() {
-    timers.startSingleTimer(IdleTimeout.INSTANCE, IdleTimeout.INSTANCE, deps.settings().finishedIdleTimeout());
+    timers.startSingleTimer(
+        IdleTimeout.INSTANCE, IdleTimeout.INSTANCE, deps.settings().finishedIdleTimeout());
   }
 
   private void passivate() {
@@ -666,13 +860,25 @@ public final class ReportJob extends EventSourcedBehaviorWithEnforcedReplies<Rep
       JobState stepState;
       if (st.done()) stepState = JobState.SUCCESS;
       else if (!isCurrent) stepState = JobState.PENDING;
-      else if (s.isTerminal()) stepState = s.outcome() == JobState.SUCCESS ? JobState.PENDING : s.outcome();
+      else if (s.isTerminal())
+        stepState = s.outcome() == JobState.SUCCESS ? JobState.PENDING : s.outcome();
       else if (phase == Phase.BACKOFF) stepState = JobState.RETRY;
       else if (running) stepState = JobState.STARTED;
       else stepState = JobState.PENDING;
       Instant started = st.startedAt();
-      Long durationMs = st.done() && started != null ? Duration.between(started, st.finishedAt()).toMillis() : null;
-      steps.add(new StepView(st.name(), stepState, st.attempts(), started, st.finishedAt(), durationMs, st.lastError()));
+      Long durationMs =
+          st.done() && started != null
+              ? Duration.between(started, st.finishedAt()).toMillis()
+              : null;
+      steps.add(
+          new StepView(
+              st.name(),
+              stepState,
+              st.attempts(),
+              started,
+              st.finishedAt(),
+              durationMs,
+              st.lastError()));
     }
     return new JobView(
         s.jobId(),

@@ -6,8 +6,8 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Exponential backoff with "equal jitter": retry n waits min(cap, base * 2^(n-1)) scaled by a
- * random factor in [1 - jitter, 1], and never less than a 429's Retry-After. Jitter keeps a
- * burst of failed jobs from coming back at the same instant.
+ * random factor in [1 - jitter, 1], and never less than a 429's Retry-After. Jitter keeps a burst
+ * of failed jobs from coming back at the same instant.
  */
 public record RetryPolicy(int maxRetries, Duration base, Duration cap, double jitter) {
 

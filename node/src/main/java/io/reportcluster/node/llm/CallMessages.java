@@ -6,9 +6,9 @@ import java.time.Instant;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * The messages about one LLM call that pass between a job, the pool and a caller: the call
- * itself, and what its job hears of it. In a file of their own so that the job, the pool and
- * the callers all depend on them, and none of them on another's internals.
+ * The messages about one LLM call that pass between a job, the pool and a caller: the call itself,
+ * and what its job hears of it. In a file of their own so that the job, the pool and the callers
+ * all depend on them, and none of them on another's internals.
  */
 public final class CallMessages {
   private CallMessages() {}
@@ -24,12 +24,19 @@ public final class CallMessages {
     int attempt();
   }
 
-  public record CallStarted(String jobId, int step, int attempt, Instant at) implements CallResult {}
+  public record CallStarted(String jobId, int step, int attempt, Instant at)
+      implements CallResult {}
 
-  public record CallSucceeded(String jobId, int step, int attempt, String text, Instant startedAt, Instant finishedAt)
+  public record CallSucceeded(
+      String jobId, int step, int attempt, String text, Instant startedAt, Instant finishedAt)
       implements CallResult {}
 
   public record CallFailed(
-      String jobId, int step, int attempt, LlmCallException failure, Instant startedAt, Instant finishedAt)
+      String jobId,
+      int step,
+      int attempt,
+      LlmCallException failure,
+      Instant startedAt,
+      Instant finishedAt)
       implements CallResult {}
 }

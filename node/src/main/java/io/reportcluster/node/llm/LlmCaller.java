@@ -5,7 +5,6 @@ import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmProvider;
 import io.reportcluster.node.llm.provider.LlmRequest;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
-
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
@@ -21,12 +20,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Makes one LLM call at a time. It tells the pool when it is ready for work, so the pool never
- * hands it a second call while one is in flight. A call that times out, or that the pool
- * cancels (its job was cancelled or stopped, the node was downed), is cancelled at the provider,
- * and the caller stays busy until the provider says the call stopped: the bound of N calls per
- * node holds for calls the provider is still working on, not only for calls someone waits for.
- * Whatever a provider client throws becomes a failed call, reported to the job, before the
- * supervisor restarts this actor.
+ * hands it a second call while one is in flight. A call that times out, or that the pool cancels
+ * (its job was cancelled or stopped, the node was downed), is cancelled at the provider, and the
+ * caller stays busy until the provider says the call stopped: the bound of N calls per node holds
+ * for calls the provider is still working on, not only for calls someone waits for. Whatever a
+ * provider client throws becomes a failed call, reported to the job, before the supervisor restarts
+ * this actor.
  */
 public final class LlmCaller {
   private static final Logger log = LoggerFactory.getLogger(LlmCaller.class);
@@ -39,7 +38,8 @@ public final class LlmCaller {
   /** Stop this call if it is the one running; its job hears nothing more of it. */
   public record Cancel(CallMessages.Call call) implements Command {}
 
-  private record Finished(CallMessages.Call call, String text, Throwable failure) implements Command {}
+  private record Finished(CallMessages.Call call, String text, Throwable failure)
+      implements Command {}
 
   /** The provider stopped working on the call (or did not say so within the cancel timeout). */
   private record Stopped(CallMessages.Call call) implements Command {}
@@ -57,10 +57,11 @@ public final class LlmCaller {
 
   public static Behavior<Command> create(
       ActorRef<ToPool> pool, ProviderRegistry providers, Settings settings, PoolMetrics metrics) {
-    return Behaviors.setup(ctx -> {
-      pool.tell(new Ready(ctx.getSelf()));
-      return new LlmCaller(ctx, pool, providers, settings, metrics).idle();
-    });
+    return Behaviors.setup(
+        ctx -> {
+          pool.tell(new Ready(ctx.getSelf()));
+          return new LlmCaller(ctx, pool, providers, settings, metrics).idle();
+        });
   }
 
   private final ActorContext<Command> ctx;
@@ -69,8 +70,12 @@ public final class LlmCaller {
   private final Settings settings;
   private final PoolMetrics metrics;
 
-  private LlmCaller(ActorContext<Command> ctx, ActorRef<ToPool> pool, ProviderRegistry providers,
-      Settings settings, PoolMetrics metrics) {
+  private LlmCaller(
+      ActorContext<Command> ctx,
+      ActorRef<ToPool> pool,
+      ProviderRegistry providers,
+      Settings settings,
+      PoolMetrics metrics) {
     this.ctx = ctx;
     this.pool = pool;
     this.providers = providers;
@@ -92,13 +97,21 @@ public final class LlmCaller {
     Instant startedAt = Instant.now();
     metrics.inFlight.incrementAndGet();
     metrics.started.incrementAndGet();
-    call.replyTo().tell(new CallMessages.CallStarted(request.jobId(), request.step(), request.attempt(), startedAt));
+    call.replyTo()
+        .tell(
+            new CallMessages.CallStarted(
+                request.jobId(), request.step(), request.attempt(), startedAt));
     // Unknown names are refused at submit; one can only be missing here if a node's config
     // changed under a running job, which is a permanent failure of that job.
     LlmProvider provider = providers.find(request.provider()).orElse(null);
     if (provider == null) {
-      return done(call, startedAt, null, new LlmCallException(
-          LlmCallException.Kind.BAD_REQUEST, "provider '" + request.provider() + "' is not configured on this node"));
+      return done(
+          call,
+          startedAt,
+          null,
+          new LlmCallException(
+              LlmCallException.Kind.BAD_REQUEST,
+              "provider '" + request.provider() + "' is not configured on this node"));
     }
     LlmCall running;
     try {
@@ -108,33 +121,55 @@ public final class LlmCaller {
       // failed call (it retries the step), then this caller crashes and the supervisor restarts
       // it with backoff. Errors too: a call must never stay counted in flight once it is gone.
       metrics.inFlight.decrementAndGet(); // the restarted caller says it is ready again
-      reply(call, startedAt, null, new LlmCallException(
-          LlmCallException.Kind.CALLER_CRASHED, "the caller crashed: " + bug));
+      reply(
+          call,
+          startedAt,
+          null,
+          new LlmCallException(LlmCallException.Kind.CALLER_CRASHED, "the caller crashed: " + bug));
       if (bug instanceof VirtualMachineError fatal) throw fatal;
       if (bug instanceof RuntimeException e) throw e;
       throw new IllegalStateException("provider client threw " + bug, bug);
     }
     // copy(): the timeout must not complete the provider's own future.
     ctx.pipeToSelf(
-        running.answer().toCompletableFuture().copy().orTimeout(settings.callTimeout().toMillis(), TimeUnit.MILLISECONDS),
+        running
+            .answer()
+            .toCompletableFuture()
+            .copy()
+            .orTimeout(settings.callTimeout().toMillis(), TimeUnit.MILLISECONDS),
         (text, failure) -> new Finished(call, text, failure));
     return busy(call, running, startedAt);
   }
 
   private Behavior<Command> busy(CallMessages.Call call, LlmCall running, Instant startedAt) {
     return Behaviors.receive(Command.class)
-        .onMessage(Finished.class, f -> f.call() == call, f -> {
-          if (f.failure() != null && unwrap(f.failure()) instanceof TimeoutException) {
-            // Abandoning it would leave the provider working (and billing) beside the retry.
-            return stopping(call, running, () -> reply(call, startedAt, null, new LlmCallException(
-                LlmCallException.Kind.TIMEOUT, "no answer within " + settings.callTimeout().toMillis() + " ms")));
-          }
-          return done(call, startedAt, f.text(), f.failure());
-        })
-        .onMessage(Cancel.class, c -> c.call() == call, c -> {
-          metrics.cancelled.incrementAndGet();
-          return stopping(call, running, () -> {});
-        })
+        .onMessage(
+            Finished.class,
+            f -> f.call() == call,
+            f -> {
+              if (f.failure() != null && unwrap(f.failure()) instanceof TimeoutException) {
+                // Abandoning it would leave the provider working (and billing) beside the retry.
+                return stopping(
+                    call,
+                    running,
+                    () ->
+                        reply(
+                            call,
+                            startedAt,
+                            null,
+                            new LlmCallException(
+                                LlmCallException.Kind.TIMEOUT,
+                                "no answer within " + settings.callTimeout().toMillis() + " ms")));
+              }
+              return done(call, startedAt, f.text(), f.failure());
+            })
+        .onMessage(
+            Cancel.class,
+            c -> c.call() == call,
+            c -> {
+              metrics.cancelled.incrementAndGet();
+              return stopping(call, running, () -> {});
+            })
         .onMessage(Execute.class, this::handBack)
         .onAnyMessage(m -> Behaviors.same())
         .build();
@@ -142,12 +177,16 @@ public final class LlmCaller {
 
   /** Never expected (the pool gives work only to a ready caller), but a call must not be lost. */
   private Behavior<Command> handBack(Execute e) {
-    log.warn("caller {} got a call while busy; handing it back to the pool", ctx.getSelf().path().name());
+    log.warn(
+        "caller {} got a call while busy; handing it back to the pool",
+        ctx.getSelf().path().name());
     pool.tell(new HandBack(e.call()));
     return Behaviors.same();
   }
 
-  /** Cancels the call at the provider and waits (bounded) until it has stopped, then {@code then}. */
+  /**
+   * Cancels the call at the provider and waits (bounded) until it has stopped, then {@code then}.
+   */
   private Behavior<Command> stopping(CallMessages.Call call, LlmCall running, Runnable then) {
     CompletableFuture<Void> stopped;
     try {
@@ -155,19 +194,28 @@ public final class LlmCaller {
     } catch (RuntimeException e) {
       stopped = CompletableFuture.failedFuture(e);
     }
-    ctx.pipeToSelf(stopped.orTimeout(settings.cancelTimeout().toMillis(), TimeUnit.MILLISECONDS), (ok, failure) -> {
-      if (failure != null) {
-        log.warn("call of job {} step {} did not confirm its cancellation within {} ms: {}; freeing its caller",
-            call.request().jobId(), call.request().step(), settings.cancelTimeout().toMillis(), unwrap(failure).toString());
-      }
-      return new Stopped(call);
-    });
+    ctx.pipeToSelf(
+        stopped.orTimeout(settings.cancelTimeout().toMillis(), TimeUnit.MILLISECONDS),
+        (ok, failure) -> {
+          if (failure != null) {
+            log.warn(
+                "call of job {} step {} did not confirm its cancellation within {} ms: {}; freeing its caller",
+                call.request().jobId(),
+                call.request().step(),
+                settings.cancelTimeout().toMillis(),
+                unwrap(failure).toString());
+          }
+          return new Stopped(call);
+        });
     return Behaviors.receive(Command.class)
-        .onMessage(Stopped.class, s -> s.call() == call, s -> {
-          metrics.inFlight.decrementAndGet();
-          then.run();
-          return ready();
-        })
+        .onMessage(
+            Stopped.class,
+            s -> s.call() == call,
+            s -> {
+              metrics.inFlight.decrementAndGet();
+              then.run();
+              return ready();
+            })
         .onMessage(Execute.class, this::handBack)
         // The cancelled call's own end (failed by the cancel) and repeated cancels: ignored.
         .onAnyMessage(m -> Behaviors.same())
@@ -175,7 +223,8 @@ public final class LlmCaller {
   }
 
   /** The call is over: it no longer counts in flight by the time its job hears the outcome. */
-  private Behavior<Command> done(CallMessages.Call call, Instant startedAt, String text, Throwable failure) {
+  private Behavior<Command> done(
+      CallMessages.Call call, Instant startedAt, String text, Throwable failure) {
     metrics.inFlight.decrementAndGet();
     reply(call, startedAt, text, failure);
     return ready();
@@ -191,10 +240,16 @@ public final class LlmCaller {
     Instant now = Instant.now();
     if (failure == null) {
       metrics.succeeded.incrementAndGet();
-      call.replyTo().tell(new CallMessages.CallSucceeded(r.jobId(), r.step(), r.attempt(), text, startedAt, now));
+      call.replyTo()
+          .tell(
+              new CallMessages.CallSucceeded(
+                  r.jobId(), r.step(), r.attempt(), text, startedAt, now));
     } else {
       metrics.failed.incrementAndGet();
-      call.replyTo().tell(new CallMessages.CallFailed(r.jobId(), r.step(), r.attempt(), classify(failure), startedAt, now));
+      call.replyTo()
+          .tell(
+              new CallMessages.CallFailed(
+                  r.jobId(), r.step(), r.attempt(), classify(failure), startedAt, now));
     }
   }
 
@@ -209,8 +264,10 @@ public final class LlmCaller {
     Throwable t = unwrap(failure);
     if (t instanceof LlmCallException e) return e;
     if (t instanceof TimeoutException) {
-      return new LlmCallException(LlmCallException.Kind.TIMEOUT, "no answer within the call timeout");
+      return new LlmCallException(
+          LlmCallException.Kind.TIMEOUT, "no answer within the call timeout");
     }
-    return new LlmCallException(LlmCallException.Kind.CONNECTION, t.getClass().getSimpleName() + ": " + t.getMessage());
+    return new LlmCallException(
+        LlmCallException.Kind.CONNECTION, t.getClass().getSimpleName() + ": " + t.getMessage());
   }
 }

@@ -5,8 +5,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Live figures of this node's caller pool, written by the pool and its callers and read
- * without messaging by the routes (admission control, stats) and metrics.
+ * Live figures of this node's caller pool, written by the pool and its callers and read without
+ * messaging by the routes (admission control, stats) and metrics.
  */
 public final class PoolMetrics {
   public final int callers;
@@ -48,14 +48,25 @@ public final class PoolMetrics {
     return failed.get();
   }
 
-  /** Calls stopped at the provider before they answered: cancelled jobs, moved jobs, a downed node. */
+  /**
+   * Calls stopped at the provider before they answered: cancelled jobs, moved jobs, a downed node.
+   */
   public long callsCancelled() {
     return cancelled.get();
   }
 
-  /** This node's figures now, as {@code GET /api/v1/node/stats} and the Redis node stats show them. */
+  /**
+   * This node's figures now, as {@code GET /api/v1/node/stats} and the Redis node stats show them.
+   */
   public NodeStats stats(String nodeName) {
-    return new NodeStats(nodeName, callers, inFlight(), queueDepth(), queueLimit, callsStarted(), callsSucceeded(),
+    return new NodeStats(
+        nodeName,
+        callers,
+        inFlight(),
+        queueDepth(),
+        queueLimit,
+        callsStarted(),
+        callsSucceeded(),
         callsFailed());
   }
 }

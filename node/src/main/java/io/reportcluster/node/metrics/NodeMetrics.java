@@ -10,18 +10,29 @@ import io.reportcluster.node.llm.PoolMetrics;
 
 /** The node's Prometheus registry, served at {@code /metrics}. */
 public final class NodeMetrics {
-  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
 
   public NodeMetrics(String nodeName, PoolMetrics pool) {
     registry.config().commonTags("node", nodeName);
-    Gauge.builder("reports_llm_callers", pool, p -> p.callers).description("LLM caller actors on this node").register(registry);
-    Gauge.builder("reports_llm_in_flight", pool, PoolMetrics::inFlight).description("LLM calls in flight").register(registry);
-    Gauge.builder("reports_llm_queue_depth", pool, PoolMetrics::queueDepth).description("calls waiting for a caller").register(registry);
-    FunctionCounter.builder("reports_llm_calls_started", pool, PoolMetrics::callsStarted).register(registry);
-    FunctionCounter.builder("reports_llm_calls_succeeded", pool, PoolMetrics::callsSucceeded).register(registry);
-    FunctionCounter.builder("reports_llm_calls_failed", pool, PoolMetrics::callsFailed).register(registry);
+    Gauge.builder("reports_llm_callers", pool, p -> p.callers)
+        .description("LLM caller actors on this node")
+        .register(registry);
+    Gauge.builder("reports_llm_in_flight", pool, PoolMetrics::inFlight)
+        .description("LLM calls in flight")
+        .register(registry);
+    Gauge.builder("reports_llm_queue_depth", pool, PoolMetrics::queueDepth)
+        .description("calls waiting for a caller")
+        .register(registry);
+    FunctionCounter.builder("reports_llm_calls_started", pool, PoolMetrics::callsStarted)
+        .register(registry);
+    FunctionCounter.builder("reports_llm_calls_succeeded", pool, PoolMetrics::callsSucceeded)
+        .register(registry);
+    FunctionCounter.builder("reports_llm_calls_failed", pool, PoolMetrics::callsFailed)
+        .register(registry);
     FunctionCounter.builder("reports_llm_calls_cancelled", pool, PoolMetrics::callsCancelled)
-        .description("calls stopped at the provider before they answered: cancelled or moved jobs, a downed node")
+        .description(
+            "calls stopped at the provider before they answered: cancelled or moved jobs, a downed node")
         .register(registry);
   }
 

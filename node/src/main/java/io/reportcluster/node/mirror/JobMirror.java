@@ -7,15 +7,21 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
- * Where a job announces its transitions so that others can see them without asking it: the
- * Redis status mirror and live events. Announcing never blocks and never fails the job; the
- * journal stays the source of truth.
+ * Where a job announces its transitions so that others can see them without asking it: the Redis
+ * status mirror and live events. Announcing never blocks and never fails the job; the journal stays
+ * the source of truth.
  */
 public interface JobMirror {
 
   /** What happened, as named in live events. */
   enum Change {
-    SUBMITTED, STARTED, STEP_COMPLETED, RETRY, SUCCEEDED, FAILED, REVOKED,
+    SUBMITTED,
+    STARTED,
+    STEP_COMPLETED,
+    RETRY,
+    SUCCEEDED,
+    FAILED,
+    REVOKED,
     /** The job's entity started again (after a restart, or on another node). */
     RECOVERED,
     /** A transition that missed Redis during an outage, written once it is back. */
@@ -26,9 +32,9 @@ public interface JobMirror {
 
   /**
    * @param seq the job's last persisted sequence number when it announced this view
-   * @param incarnation when the announcing copy of the job started (epoch ms): a copy that
-   *     was frozen and woke after the job moved elsewhere has a lower seq or an older
-   *     incarnation, so its stale views are fenced off
+   * @param incarnation when the announcing copy of the job started (epoch ms): a copy that was
+   *     frozen and woke after the job moved elsewhere has a lower seq or an older incarnation, so
+   *     its stale views are fenced off
    */
   void jobChanged(JobView view, Change change, long seq, long incarnation);
 
@@ -42,18 +48,19 @@ public interface JobMirror {
   Optional<Duration> refreshInterval();
 
   /** No mirror: the embedded default without Redis. */
-  JobMirror NONE = new JobMirror() {
-    @Override
-    public void jobChanged(JobView view, Change change, long seq, long incarnation) {}
+  JobMirror NONE =
+      new JobMirror() {
+        @Override
+        public void jobChanged(JobView view, Change change, long seq, long incarnation) {}
 
-    @Override
-    public CompletionStage<Optional<JobView>> read(String jobId) {
-      return CompletableFuture.completedFuture(Optional.empty());
-    }
+        @Override
+        public CompletionStage<Optional<JobView>> read(String jobId) {
+          return CompletableFuture.completedFuture(Optional.empty());
+        }
 
-    @Override
-    public Optional<Duration> refreshInterval() {
-      return Optional.empty();
-    }
-  };
+        @Override
+        public Optional<Duration> refreshInterval() {
+          return Optional.empty();
+        }
+      };
 }

@@ -12,9 +12,9 @@ import java.util.Locale;
 import java.util.Properties;
 
 /**
- * Creates the journal tables at start when they are missing, so a fresh machine needs no
- * manual SQL. Runs once, before the ActorSystem starts, each statement in its own autocommit
- * (PostgreSQL refuses some index builds inside a transaction). Every statement is idempotent.
+ * Creates the journal tables at start when they are missing, so a fresh machine needs no manual
+ * SQL. Runs once, before the ActorSystem starts, each statement in its own autocommit (PostgreSQL
+ * refuses some index builds inside a transaction). Every statement is idempotent.
  */
 public final class JournalSchema {
   /** Advisory-lock key for schema creation on PostgreSQL (any constant of ours). */
@@ -51,7 +51,8 @@ public final class JournalSchema {
         if (!stmt.isEmpty()) st.execute(stmt);
       }
     } catch (SQLException e) {
-      throw new IllegalStateException("cannot create the journal schema at " + url + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "cannot create the journal schema at " + url + ": " + e.getMessage(), e);
     }
   }
 
@@ -65,7 +66,9 @@ public final class JournalSchema {
 
   private static String read(String resource) {
     try (InputStream in = JournalSchema.class.getClassLoader().getResourceAsStream(resource)) {
-      if (in == null) throw new IllegalArgumentException("no schema script " + resource + " (reports.db.schema-dialect)");
+      if (in == null)
+        throw new IllegalArgumentException(
+            "no schema script " + resource + " (reports.db.schema-dialect)");
       return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new IllegalStateException(e);

@@ -1,9 +1,8 @@
 package io.reportcluster.node.redis;
 
-
 /**
- * Keeps this node's management address in the Redis discovery set while it runs (a heartbeat
- * every {@code reports.cluster.discovery-heartbeat}) and takes it out when the node leaves.
+ * Keeps this node's management address in the Redis discovery set while it runs (a heartbeat every
+ * {@code reports.cluster.discovery-heartbeat}) and takes it out when the node leaves.
  */
 public final class DiscoveryRegistration {
   private final RedisConnections redis;
@@ -12,7 +11,12 @@ public final class DiscoveryRegistration {
   private final long ttlMillis;
   private volatile boolean active = true;
 
-  public DiscoveryRegistration(RedisConnections redis, String serviceName, String host, int port, long ttlMillis,
+  public DiscoveryRegistration(
+      RedisConnections redis,
+      String serviceName,
+      String host,
+      int port,
+      long ttlMillis,
       java.time.Duration heartbeatInterval) {
     this.redis = redis;
     this.key = redis.keys().discovery(serviceName);
@@ -24,12 +28,18 @@ public final class DiscoveryRegistration {
 
   void heartbeat() {
     if (!active) return;
-    redis.commands().ifPresent(c -> {
-      long now = System.currentTimeMillis();
-      c.zadd(key, (double) now, member);
-      // Entries of nodes long gone are dropped by whoever is alive.
-      c.zremrangebyscore(key, io.lettuce.core.Range.create(Double.NEGATIVE_INFINITY, (double) (now - 10 * ttlMillis)));
-    });
+    redis
+        .commands()
+        .ifPresent(
+            c -> {
+              long now = System.currentTimeMillis();
+              c.zadd(key, (double) now, member);
+              // Entries of nodes long gone are dropped by whoever is alive.
+              c.zremrangebyscore(
+                  key,
+                  io.lettuce.core.Range.create(
+                      Double.NEGATIVE_INFINITY, (double) (now - 10 * ttlMillis)));
+            });
   }
 
   public void remove() {

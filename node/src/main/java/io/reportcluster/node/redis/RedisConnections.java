@@ -1,5 +1,6 @@
 package io.reportcluster.node.redis;
 
+import com.typesafe.config.Config;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -15,14 +16,13 @@ import io.lettuce.core.resource.Delay;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
-import com.typesafe.config.Config;
-import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -32,15 +32,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The node's two Redis connections (commands, and pub/sub for live events), kept up in the
- * background. Redis is never on the critical path of a job: when it is unreachable, commands
- * fail fast instead of queueing, {@link #isUp()} says so, and the connections come back by
- * themselves (Lettuce reconnects an established connection; a first connection that failed is
- * retried here). Listeners run on every health check while Redis is reachable, so they can
- * repair what they missed; periodic writers (node stats, discovery heartbeats) run at their own
- * interval, and only while Redis is reachable.
+ * background. Redis is never on the critical path of a job: when it is unreachable, commands fail
+ * fast instead of queueing, {@link #isUp()} says so, and the connections come back by themselves
+ * (Lettuce reconnects an established connection; a first connection that failed is retried here).
+ * Listeners run on every health check while Redis is reachable, so they can repair what they
+ * missed; periodic writers (node stats, discovery heartbeats) run at their own interval, and only
+ * while Redis is reachable.
  *
- * <p>A node without Redis has no instance of this class at all ({@link #fromConfig} answers
- * empty): that is the one way "no Redis" is said.
+ * <p>A node without Redis has no instance of this class at all ({@link #fromConfig} answers empty):
+ * that is the one way "no Redis" is said.
  */
 public final class RedisConnections implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RedisConnections.class);
@@ -50,13 +50,17 @@ public final class RedisConnections implements AutoCloseable {
   private final RedisURI uri;
   private final RedisKeys keys;
   private final Duration retryInterval;
-  private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "redis-connections");
-    t.setDaemon(true);
-    return t;
-  });
-  private final AtomicReference<StatefulRedisConnection<String, String>> commands = new AtomicReference<>();
-  private final AtomicReference<StatefulRedisPubSubConnection<String, String>> pubSub = new AtomicReference<>();
+  private final ScheduledExecutorService scheduler =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "redis-connections");
+            t.setDaemon(true);
+            return t;
+          });
+  private final AtomicReference<StatefulRedisConnection<String, String>> commands =
+      new AtomicReference<>();
+  private final AtomicReference<StatefulRedisPubSubConnection<String, String>> pubSub =
+      new AtomicReference<>();
   private final List<Consumer<String>> eventListeners = new CopyOnWriteArrayList<>();
   private final List<Runnable> tickListeners = new CopyOnWriteArrayList<>();
   private volatile boolean wasUp;
@@ -68,45 +72,61 @@ public final class RedisConnections implements AutoCloseable {
    */
   public static Optional<RedisConnections> fromConfig(Config redis) {
     if (redis.getString("url").isBlank()) return Optional.empty();
-    return Optional.of(new RedisConnections(redis.getString("url"), new RedisKeys(redis.getString("prefix")),
-        redis.getDuration("command-timeout"), redis.getDuration("health-interval")));
+    return Optional.of(
+        new RedisConnections(
+            redis.getString("url"),
+            new RedisKeys(redis.getString("prefix")),
+            redis.getDuration("command-timeout"),
+            redis.getDuration("health-interval")));
   }
 
-  public RedisConnections(String url, RedisKeys keys, Duration commandTimeout, Duration retryInterval) {
+  public RedisConnections(
+      String url, RedisKeys keys, Duration commandTimeout, Duration retryInterval) {
     this.uri = RedisURI.create(url);
     this.keys = keys;
     this.retryInterval = retryInterval;
     // Lettuce's default reconnect backoff doubles up to 30 s: after a long outage the node would
     // notice Redis back (and repair the mirror) up to 30 s late. Retry at the health interval.
-    this.resources = ClientResources.builder().reconnectDelay(Delay.constant(retryInterval)).build();
+    this.resources =
+        ClientResources.builder().reconnectDelay(Delay.constant(retryInterval)).build();
     this.client = RedisClient.create(resources);
-    client.setOptions(ClientOptions.builder()
-        .autoReconnect(true)
-        // During an outage a command fails at once: the caller records what it must repair.
-        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-        .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
-        .socketOptions(SocketOptions.builder().connectTimeout(commandTimeout).build())
-        .build());
+    client.setOptions(
+        ClientOptions.builder()
+            .autoReconnect(true)
+            // During an outage a command fails at once: the caller records what it must repair.
+            .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
+            .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
+            .socketOptions(SocketOptions.builder().connectTimeout(commandTimeout).build())
+            .build());
   }
 
   /**
-   * Starts connecting, and closes the connections when {@code system} stops, after every part
-   * that writes to Redis has had its last say.
+   * Starts connecting, and closes the connections when {@code system} stops, after every part that
+   * writes to Redis has had its last say.
    */
   public RedisConnections startWithin(ActorSystem<?> system) {
     start();
-    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "close-redis",
-        () -> CompletableFuture.supplyAsync(() -> {
-          close(); // blocks up to its shutdown timeout: not on the default dispatcher
-          return Done.getInstance();
-        }, system.dispatchers().lookup(DispatcherSelector.fromConfig("reports-blocking-dispatcher"))));
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+            "close-redis",
+            () ->
+                CompletableFuture.supplyAsync(
+                    () -> {
+                      close(); // blocks up to its shutdown timeout: not on the default dispatcher
+                      return Done.getInstance();
+                    },
+                    system
+                        .dispatchers()
+                        .lookup(DispatcherSelector.fromConfig("reports-blocking-dispatcher"))));
     return this;
   }
 
   /** Starts connecting in the background and watching the connection's health. */
   public void start() {
     scheduler.execute(this::connectMissing);
-    scheduler.scheduleWithFixedDelay(this::watch, retryInterval.toMillis(), retryInterval.toMillis(), TimeUnit.MILLISECONDS);
+    scheduler.scheduleWithFixedDelay(
+        this::watch, retryInterval.toMillis(), retryInterval.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** Live events published on the events channel by any node, as raw JSON. */
@@ -124,9 +144,13 @@ public final class RedisConnections implements AutoCloseable {
    * reachable; skipped while it is not.
    */
   public void every(Duration interval, Runnable task) {
-    scheduler.scheduleWithFixedDelay(() -> {
-      if (!closed && isUp()) runQuietly(task);
-    }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    scheduler.scheduleWithFixedDelay(
+        () -> {
+          if (!closed && isUp()) runQuietly(task);
+        },
+        interval.toMillis(),
+        interval.toMillis(),
+        TimeUnit.MILLISECONDS);
   }
 
   public boolean isUp() {
@@ -157,7 +181,8 @@ public final class RedisConnections implements AutoCloseable {
     if (up && !wasUp) {
       log.info("Redis at {} is reachable", uri.getHost() + ":" + uri.getPort());
     } else if (!up && wasUp) {
-      log.warn("Redis at {} is unreachable: status mirror and live events degraded, jobs go on",
+      log.warn(
+          "Redis at {} is unreachable: status mirror and live events degraded, jobs go on",
           uri.getHost() + ":" + uri.getPort());
     }
     wasUp = up;
@@ -184,13 +209,15 @@ public final class RedisConnections implements AutoCloseable {
     }
     if (pubSub.get() == null) {
       try {
-        StatefulRedisPubSubConnection<String, String> ps = client.connectPubSub(StringCodec.UTF8, uri);
-        ps.addListener(new RedisPubSubAdapter<>() {
-          @Override
-          public void message(String channel, String message) {
-            for (Consumer<String> l : eventListeners) l.accept(message);
-          }
-        });
+        StatefulRedisPubSubConnection<String, String> ps =
+            client.connectPubSub(StringCodec.UTF8, uri);
+        ps.addListener(
+            new RedisPubSubAdapter<>() {
+              @Override
+              public void message(String channel, String message) {
+                for (Consumer<String> l : eventListeners) l.accept(message);
+              }
+            });
         ps.async().subscribe(keys.eventsChannel());
         pubSub.set(ps);
       } catch (RuntimeException e) {

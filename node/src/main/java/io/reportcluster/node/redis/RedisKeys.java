@@ -1,9 +1,9 @@
 package io.reportcluster.node.redis;
 
 /**
- * Every Redis key and channel reportcluster uses, named in this one place. All of them start
- * with the configured prefix ({@code reports.redis.prefix}, default {@code reports:}), so
- * several clusters, or tests, can share one Redis.
+ * Every Redis key and channel reportcluster uses, named in this one place. All of them start with
+ * the configured prefix ({@code reports.redis.prefix}, default {@code reports:}), so several
+ * clusters, or tests, can share one Redis.
  *
  * <ul>
  *   <li>{@code <prefix>job:<id>}: a job's status hash (the status mirror);
@@ -17,7 +17,8 @@ package io.reportcluster.node.redis;
 public record RedisKeys(String prefix) {
 
   public RedisKeys {
-    if (prefix == null) throw new IllegalArgumentException("a Redis key prefix is required (may be empty)");
+    if (prefix == null)
+      throw new IllegalArgumentException("a Redis key prefix is required (may be empty)");
   }
 
   public String job(String jobId) {

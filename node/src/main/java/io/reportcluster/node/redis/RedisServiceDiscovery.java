@@ -16,13 +16,13 @@ import scala.jdk.javaapi.CollectionConverters;
 import scala.jdk.javaapi.FutureConverters;
 
 /**
- * Pekko Discovery backed by Redis: the contact points of a service are the members of the
- * sorted set {@code <prefix>discovery:<service>} whose score (last heartbeat, epoch ms) is
- * recent ({@link RedisKeys#discovery}); {@link DiscoveryRegistration} keeps each node's own entry fresh. Cluster Bootstrap
- * uses it, so a node started with only the Redis URL finds the others.
+ * Pekko Discovery backed by Redis: the contact points of a service are the members of the sorted
+ * set {@code <prefix>discovery:<service>} whose score (last heartbeat, epoch ms) is recent ({@link
+ * RedisKeys#discovery}); {@link DiscoveryRegistration} keeps each node's own entry fresh. Cluster
+ * Bootstrap uses it, so a node started with only the Redis URL finds the others.
  *
- * <p>Configured as {@code pekko.discovery.reports-redis.class}; Pekko instantiates it, so it
- * finds its node's Redis connections through {@link #register}.
+ * <p>Configured as {@code pekko.discovery.reports-redis.class}; Pekko instantiates it, so it finds
+ * its node's Redis connections through {@link #register}.
  */
 public final class RedisServiceDiscovery extends ServiceDiscovery {
   private static final Map<ActorSystem, Registered> NODES = new ConcurrentHashMap<>();
@@ -44,18 +44,25 @@ public final class RedisServiceDiscovery extends ServiceDiscovery {
   public Future<Resolved> lookup(Lookup lookup, FiniteDuration resolveTimeout) {
     Registered node = NODES.get(system);
     if (node == null) {
-      return FutureConverters.asScala(CompletableFuture.<Resolved>failedFuture(new IllegalStateException("no Redis configured for discovery (reports.redis.url)")));
+      return FutureConverters.asScala(
+          CompletableFuture.<Resolved>failedFuture(
+              new IllegalStateException("no Redis configured for discovery (reports.redis.url)")));
     }
     var commands = node.redis().commands();
     if (commands.isEmpty()) {
-      return FutureConverters.asScala(CompletableFuture.<Resolved>failedFuture(new IllegalStateException("Redis unreachable: no contact points now")));
+      return FutureConverters.asScala(
+          CompletableFuture.<Resolved>failedFuture(
+              new IllegalStateException("Redis unreachable: no contact points now")));
     }
     long since = System.currentTimeMillis() - node.ttlMillis();
-    CompletableFuture<Resolved> resolved = commands.get()
-        .zrangebyscore(node.redis().keys().discovery(lookup.serviceName()),
-            io.lettuce.core.Range.create((double) since, Double.POSITIVE_INFINITY))
-        .thenApply(members -> new Resolved(lookup.serviceName(), targets(members)))
-        .toCompletableFuture();
+    CompletableFuture<Resolved> resolved =
+        commands
+            .get()
+            .zrangebyscore(
+                node.redis().keys().discovery(lookup.serviceName()),
+                io.lettuce.core.Range.create((double) since, Double.POSITIVE_INFINITY))
+            .thenApply(members -> new Resolved(lookup.serviceName(), targets(members)))
+            .toCompletableFuture();
     return FutureConverters.asScala(resolved);
   }
 

@@ -36,17 +36,19 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Live job events across a two-node cluster (static seed nodes): a client on node B follows jobs
- * whose entities run on node A, through Redis pub/sub, over real HTTP server-sent events.
- * One cluster serves every test of the class (starting one costs ~10 s).
+ * whose entities run on node A, through Redis pub/sub, over real HTTP server-sent events. One
+ * cluster serves every test of the class (starting one costs ~10 s).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ClusterEventsIT {
   /** Jobs whose startup begins with this wait at their first call until the test releases them. */
   private static final String HELD = "held-";
+
   private static final String NODE_A = "node-a";
   private static final String NODE_B = "node-b";
-  private static final List<String> AFTER_EACH_STEP = List.of("competitors", "team", "risks", "synthesis");
+  private static final List<String> AFTER_EACH_STEP =
+      List.of("competitors", "team", "risks", "synthesis");
 
   private TestDatabase db;
   private TestRedis redis;
@@ -63,19 +65,25 @@ class ClusterEventsIT {
     List<Integer> ports = FreePorts.pick(2);
     Config configA = nodeConfig(NODE_A, ports.get(0), ports.get(0));
     Config configB = nodeConfig(NODE_B, ports.get(1), ports.get(0));
-    SimulatedProvider.Settings sim = SimulatedProvider.Settings.fromConfig(configA.getConfig("reports.llm.simulated"));
+    SimulatedProvider.Settings sim =
+        SimulatedProvider.Settings.fromConfig(configA.getConfig("reports.llm.simulated"));
     // One provider object for both nodes: a held job is released wherever its entity runs.
-    provider = new GatedProvider(new SimulatedProvider(sim.withLatency(Duration.ofMillis(40), 0.3)), HELD);
+    provider =
+        new GatedProvider(new SimulatedProvider(sim.withLatency(Duration.ofMillis(40), 0.3)), HELD);
     a = ReportNode.start(configA, ProviderRegistry.of(provider));
     b = ReportNode.start(configB, ProviderRegistry.of(provider));
     httpA = new HttpJson(a.baseUrl());
     httpB = new HttpJson(b.baseUrl());
 
-    Await.until(Duration.ofSeconds(30), "both nodes see two members Up",
+    Await.until(
+        Duration.ofSeconds(30),
+        "both nodes see two members Up",
         () -> upMembers(httpA).size() == 2 && upMembers(httpB).size() == 2);
     assertThat(upMembers(httpA)).isEqualTo(upMembers(httpB));
     // Both shard regions registered, so jobs are spread over both nodes from the first one on.
-    Await.until(Duration.ofSeconds(30), "both shard regions registered with the coordinator",
+    Await.until(
+        Duration.ofSeconds(30),
+        "both shard regions registered with the coordinator",
         () -> shardRegions(a) == 2 && shardRegions(b) == 2);
   }
 
@@ -98,13 +106,15 @@ class ClusterEventsIT {
   }
 
   private Config nodeConfig(String name, int remotePort, int seedPort) {
-    return db.nodeConfig(String.join("\n",
-        "reports.node-name = \"" + name + "\"",
-        redis.nodeConfig(),
-        "reports.http.sse-heartbeat = 500ms",
-        "reports.db.pool-size = 4",
-        "pekko.remote.artery.canonical.port = " + remotePort,
-        "pekko.cluster.seed-nodes = [\"pekko://reportcluster@127.0.0.1:" + seedPort + "\"]"));
+    return db.nodeConfig(
+        String.join(
+            "\n",
+            "reports.node-name = \"" + name + "\"",
+            redis.nodeConfig(),
+            "reports.http.sse-heartbeat = 500ms",
+            "reports.db.pool-size = 4",
+            "pekko.remote.artery.canonical.port = " + remotePort,
+            "pekko.cluster.seed-nodes = [\"pekko://reportcluster@127.0.0.1:" + seedPort + "\"]"));
   }
 
   // ------------------------------------------------------------------ tests
@@ -123,18 +133,23 @@ class ClusterEventsIT {
       assertThat(first.json().path("node").asText()).isEqualTo(NODE_A);
 
       provider.release(id);
-      List<SseClient.Event> rest = sse.eventsUntil(Duration.ofSeconds(30), e -> !e.event().equals("started")
-          && !e.event().equals("step_completed"));
+      List<SseClient.Event> rest =
+          sse.eventsUntil(
+              Duration.ofSeconds(30),
+              e -> !e.event().equals("started") && !e.event().equals("step_completed"));
       assertNoneOlderThan(first, rest);
       // "started" was announced just before the client came: it may arrive once more, no older.
       if (rest.get(0).event().equals("started")) rest = rest.subList(1, rest.size());
-      assertThat(rest).extracting(SseClient.Event::event)
-          .containsExactly("step_completed", "step_completed", "step_completed", "step_completed", "succeeded");
+      assertThat(rest)
+          .extracting(SseClient.Event::event)
+          .containsExactly(
+              "step_completed", "step_completed", "step_completed", "step_completed", "succeeded");
       for (SseClient.Event e : rest) {
         assertThat(e.json().path("job_id").asText()).as("job_id of %s", e).isEqualTo(id);
         assertThat(e.json().path("node").asText()).as("node of %s", e).isEqualTo(NODE_A);
       }
-      assertThat(rest.subList(0, 4)).extracting(e -> e.json().path("current_step").asText())
+      assertThat(rest.subList(0, 4))
+          .extracting(e -> e.json().path("current_step").asText())
           .containsExactlyElementsOf(AFTER_EACH_STEP);
       JsonNode last = rest.get(4).json();
       assertThat(last.path("state").asText()).isEqualTo("SUCCESS");
@@ -154,9 +169,11 @@ class ClusterEventsIT {
         SseClient.Event first = sse.nextEvent(Duration.ofSeconds(10));
         assertThat(first.event()).isEqualTo("state");
         assertThat(first.json().path("job_id").asText()).isEqualTo(id);
-        List<SseClient.Event> rest = first.json().path("state").asText().equals("SUCCESS")
-            ? List.of()
-            : sse.eventsUntil(Duration.ofSeconds(30), e -> e.json().path("state").asText().equals("SUCCESS"));
+        List<SseClient.Event> rest =
+            first.json().path("state").asText().equals("SUCCESS")
+                ? List.of()
+                : sse.eventsUntil(
+                    Duration.ofSeconds(30), e -> e.json().path("state").asText().equals("SUCCESS"));
         assertNoneOlderThan(first, rest);
         for (SseClient.Event e : rest) assertThat(e.json().path("job_id").asText()).isEqualTo(id);
         sse.assertEndsWithoutEvents(Duration.ofSeconds(10));
@@ -167,7 +184,10 @@ class ClusterEventsIT {
   @Test
   void aClientThatComesAfterTheEndGetsTheFinalStateAndTheStreamEnds() {
     String id = submit(httpA, "late-" + UUID.randomUUID());
-    Await.until(Duration.ofSeconds(30), "job " + id + " SUCCESS", () -> "SUCCESS".equals(httpA.get("/api/v1/jobs/" + id).text("state")));
+    Await.until(
+        Duration.ofSeconds(30),
+        "job " + id + " SUCCESS",
+        () -> "SUCCESS".equals(httpA.get("/api/v1/jobs/" + id).text("state")));
 
     try (SseClient sse = SseClient.connect(b.baseUrl() + "/api/v1/jobs/" + id + "/events")) {
       assertThat(sse.status()).isEqualTo(200);
@@ -188,10 +208,15 @@ class ClusterEventsIT {
       assertThat(all.contentType()).startsWith("text/event-stream");
       // A first heartbeat: the stream is running before any job of this test exists (events of
       // jobs let go by other tests may come too).
-      Await.until(Duration.ofSeconds(5), "a heartbeat", () -> all.next(Duration.ofSeconds(5)) instanceof SseClient.Heartbeat);
+      Await.until(
+          Duration.ofSeconds(5),
+          "a heartbeat",
+          () -> all.next(Duration.ofSeconds(5)) instanceof SseClient.Heartbeat);
 
       Map<String, String> nodeOf = new HashMap<>();
-      for (int i = 0; i < 40 && !(nodeOf.containsValue(NODE_A) && nodeOf.containsValue(NODE_B)); i++) {
+      for (int i = 0;
+          i < 40 && !(nodeOf.containsValue(NODE_A) && nodeOf.containsValue(NODE_B));
+          i++) {
         HttpJson via = i % 2 == 0 ? httpA : httpB;
         String id = submit(via, "all-" + i + "-" + UUID.randomUUID());
         nodeOf.put(id, via.get("/api/v1/jobs/" + id).text("node"));
@@ -200,17 +225,20 @@ class ClusterEventsIT {
 
       Set<String> succeeded = new HashSet<>();
       Map<String, Set<String>> eventNodes = new HashMap<>();
-      all.eventsUntil(Duration.ofSeconds(40), e -> {
-        JsonNode json = e.json();
-        String id = json.path("job_id").asText();
-        if (nodeOf.containsKey(id)) {
-          eventNodes.computeIfAbsent(id, k -> new HashSet<>()).add(json.path("node").asText());
-          if (e.event().equals("succeeded")) succeeded.add(id);
-        }
-        return succeeded.equals(nodeOf.keySet());
-      });
+      all.eventsUntil(
+          Duration.ofSeconds(40),
+          e -> {
+            JsonNode json = e.json();
+            String id = json.path("job_id").asText();
+            if (nodeOf.containsKey(id)) {
+              eventNodes.computeIfAbsent(id, k -> new HashSet<>()).add(json.path("node").asText());
+              if (e.event().equals("succeeded")) succeeded.add(id);
+            }
+            return succeeded.equals(nodeOf.keySet());
+          });
       for (Map.Entry<String, String> job : nodeOf.entrySet()) {
-        assertThat(eventNodes.get(job.getKey())).as("nodes named by the events of %s", job.getKey())
+        assertThat(eventNodes.get(job.getKey()))
+            .as("nodes named by the events of %s", job.getKey())
             .containsExactly(job.getValue());
       }
     }
@@ -225,11 +253,16 @@ class ClusterEventsIT {
       assertThat(first.json().path("state").asText()).isEqualTo("STARTED");
 
       // The job is held at its first call: nothing happens to it for 3 s, heartbeats go on.
-      int beats = sse.heartbeatsOnlyFor(Duration.ofSeconds(3), e -> e.event().equals("started") && !isOlder(e, first));
-      assertThat(beats).as("heartbeats in 3 s at a 500 ms heartbeat; lines: %s", sse.rawLines()).isBetween(3, 8);
+      int beats =
+          sse.heartbeatsOnlyFor(
+              Duration.ofSeconds(3), e -> e.event().equals("started") && !isOlder(e, first));
+      assertThat(beats)
+          .as("heartbeats in 3 s at a 500 ms heartbeat; lines: %s", sse.rawLines())
+          .isBetween(3, 8);
 
       provider.release(id);
-      List<SseClient.Event> rest = sse.eventsUntil(Duration.ofSeconds(30), e -> e.event().equals("succeeded"));
+      List<SseClient.Event> rest =
+          sse.eventsUntil(Duration.ofSeconds(30), e -> e.event().equals("succeeded"));
       assertThat(rest).extracting(SseClient.Event::event).endsWith("step_completed", "succeeded");
       sse.assertEndsWithoutEvents(Duration.ofSeconds(10));
     }
@@ -250,8 +283,8 @@ class ClusterEventsIT {
   // ------------------------------------------------------------------ helpers
 
   /**
-   * A held job (running, its first call waiting here) whose entity runs on the given node:
-   * submits held jobs through node B until one lands there; the others are let go.
+   * A held job (running, its first call waiting here) whose entity runs on the given node: submits
+   * held jobs through node B until one lands there; the others are let go.
    */
   private String heldJobOn(String node) {
     for (int i = 0; i < 30; i++) {
@@ -261,22 +294,28 @@ class ClusterEventsIT {
         provider.release(id);
         continue;
       }
-      Await.until(Duration.ofSeconds(15), "job " + id + " STARTED, its first call held",
-          () -> provider.isHolding(id) && "STARTED".equals(httpA.get("/api/v1/jobs/" + id).text("state")));
+      Await.until(
+          Duration.ofSeconds(15),
+          "job " + id + " STARTED, its first call held",
+          () ->
+              provider.isHolding(id)
+                  && "STARTED".equals(httpA.get("/api/v1/jobs/" + id).text("state")));
       return id;
     }
     throw new AssertionError("no job landed on " + node + " in 30 submits");
   }
 
   /**
-   * Where a job stands in an event or a view: its last persisted change ({@code at} or
-   * {@code updated_at}), then its count of attempts started. Transitions only move it forward.
+   * Where a job stands in an event or a view: its last persisted change ({@code at} or {@code
+   * updated_at}), then its count of attempts started. Transitions only move it forward.
    */
   private static boolean isOlder(SseClient.Event e, SseClient.Event than) {
     JsonNode a = e.json();
     JsonNode b = than.json();
-    Instant atA = Instant.parse(a.hasNonNull("at") ? a.get("at").asText() : a.get("updated_at").asText());
-    Instant atB = Instant.parse(b.hasNonNull("at") ? b.get("at").asText() : b.get("updated_at").asText());
+    Instant atA =
+        Instant.parse(a.hasNonNull("at") ? a.get("at").asText() : a.get("updated_at").asText());
+    Instant atB =
+        Instant.parse(b.hasNonNull("at") ? b.get("at").asText() : b.get("updated_at").asText());
     int c = atA.compareTo(atB);
     return c < 0 || (c == 0 && a.path("attempts").asInt() < b.path("attempts").asInt());
   }
@@ -284,7 +323,9 @@ class ClusterEventsIT {
   /** After the state a client got first, no event may take the job back in time. */
   private static void assertNoneOlderThan(SseClient.Event state, List<SseClient.Event> after) {
     for (SseClient.Event e : after) {
-      assertThat(isOlder(e, state)).as("event %s came after the state %s but is older", e, state).isFalse();
+      assertThat(isOlder(e, state))
+          .as("event %s came after the state %s but is older", e, state)
+          .isFalse();
     }
   }
 
@@ -309,11 +350,19 @@ class ClusterEventsIT {
   private static int shardRegions(ReportNode node) {
     try {
       var system = node.system();
-      ShardRegion.ClusterShardingStats stats = AskPattern.<org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery,
-              ShardRegion.ClusterShardingStats>ask(ClusterSharding.get(system).shardState(),
-              replyTo -> new GetClusterShardingStats(ReportJob.TYPE_KEY, Duration.ofSeconds(2), replyTo),
-              Duration.ofSeconds(3), system.scheduler())
-          .toCompletableFuture().get(4, TimeUnit.SECONDS);
+      ShardRegion.ClusterShardingStats stats =
+          AskPattern
+              .<org.apache.pekko.cluster.sharding.typed.ClusterShardingQuery,
+                  ShardRegion.ClusterShardingStats>
+                  ask(
+                      ClusterSharding.get(system).shardState(),
+                      replyTo ->
+                          new GetClusterShardingStats(
+                              ReportJob.TYPE_KEY, Duration.ofSeconds(2), replyTo),
+                      Duration.ofSeconds(3),
+                      system.scheduler())
+              .toCompletableFuture()
+              .get(4, TimeUnit.SECONDS);
       return stats.getRegions().size();
     } catch (Exception e) {
       return -1;

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * Three node processes on PostgreSQL and Redis, as operators run them. A node killed with
- * kill -9, or leaving with SIGTERM, loses no job and records no result twice.
+ * Three node processes on PostgreSQL and Redis, as operators run them. A node killed with kill -9,
+ * or leaving with SIGTERM, loses no job and records no result twice.
  */
 class ClusterFailoverIT {
   private static final int STEPS = 5;
@@ -36,15 +36,29 @@ class ClusterFailoverIT {
     List<Integer> ports = FreePorts.pick(9);
     String seed = "pekko://reportcluster@127.0.0.1:" + ports.get(1);
     for (int i = 0; i < 3; i++) {
-      nodes.add(NodeProcess.start("node" + (i + 1), "local-cluster.conf", ports.get(3 * i), ports.get(3 * i + 1), Map.of(
-          "pekko.cluster.seed-nodes.0", seed,
-          "reports.cluster.bootstrap", "off",
-          "pekko.management.http.port", Integer.toString(ports.get(3 * i + 2)),
-          "reports.db.url", db.url(),
-          "reports.db.user", TestDatabase.USER,
-          "reports.redis.url", redis.url(),
-          "reports.redis.prefix", redis.prefix(),
-          "reports.llm.simulated.latency-median", "300ms")));
+      nodes.add(
+          NodeProcess.start(
+              "node" + (i + 1),
+              "local-cluster.conf",
+              ports.get(3 * i),
+              ports.get(3 * i + 1),
+              Map.of(
+                  "pekko.cluster.seed-nodes.0",
+                  seed,
+                  "reports.cluster.bootstrap",
+                  "off",
+                  "pekko.management.http.port",
+                  Integer.toString(ports.get(3 * i + 2)),
+                  "reports.db.url",
+                  db.url(),
+                  "reports.db.user",
+                  TestDatabase.USER,
+                  "reports.redis.url",
+                  redis.url(),
+                  "reports.redis.prefix",
+                  redis.prefix(),
+                  "reports.llm.simulated.latency-median",
+                  "300ms")));
     }
     HttpJson first = new HttpJson(nodes.get(0).baseUrl());
     Await.until(Duration.ofSeconds(120), "3 members Up", () -> upMembers(first) == 3);
@@ -81,13 +95,16 @@ class ClusterFailoverIT {
   }
 
   private static long succeeded(HttpJson http, List<String> ids) {
-    return ids.stream().filter(id -> {
-      try {
-        return "SUCCESS".equals(http.get("/api/v1/jobs/" + id).text("state"));
-      } catch (AssertionError unreachable) {
-        return false;
-      }
-    }).count();
+    return ids.stream()
+        .filter(
+            id -> {
+              try {
+                return "SUCCESS".equals(http.get("/api/v1/jobs/" + id).text("state"));
+              } catch (AssertionError unreachable) {
+                return false;
+              }
+            })
+        .count();
   }
 
   /** Nodes that run at least one unfinished job now, by node name (from the job views). */
@@ -115,16 +132,28 @@ class ClusterFailoverIT {
     HttpJson survivor = new HttpJson(nodes.get(0).baseUrl());
     // Kill a node while it holds unfinished jobs (not the first seed, so the test can keep
     // asking the same survivor).
-    NodeProcess victim = Await.value(Duration.ofSeconds(60), "a non-seed node running jobs",
-        () -> busyNodes(survivor, ids).stream().filter(n -> !n.equals("node1")).findFirst().orElse(null),
-        n -> n != null && n.matches("node[23]"))
-        .equals("node2") ? nodes.get(1) : nodes.get(2);
+    NodeProcess victim =
+        Await.value(
+                    Duration.ofSeconds(60),
+                    "a non-seed node running jobs",
+                    () ->
+                        busyNodes(survivor, ids).stream()
+                            .filter(n -> !n.equals("node1"))
+                            .findFirst()
+                            .orElse(null),
+                    n -> n != null && n.matches("node[23]"))
+                .equals("node2")
+            ? nodes.get(1)
+            : nodes.get(2);
     victim.kill9();
 
     Await.until(Duration.ofSeconds(60), "the killed node removed", () -> upMembers(survivor) == 2);
-    Await.until(Duration.ofSeconds(180), "all jobs SUCCESS", () -> succeeded(survivor, ids) == JOBS);
+    Await.until(
+        Duration.ofSeconds(180), "all jobs SUCCESS", () -> succeeded(survivor, ids) == JOBS);
     for (String id : ids) {
-      assertThat(survivor.get("/api/v1/jobs/" + id).text("node")).as("job %s", id).isNotEqualTo(victim.name());
+      assertThat(survivor.get("/api/v1/jobs/" + id).text("node"))
+          .as("job %s", id)
+          .isNotEqualTo(victim.name());
     }
     assertEveryJobRecordedOnce(ids);
   }
@@ -134,13 +163,19 @@ class ClusterFailoverIT {
     List<String> ids = submitRoundRobin(JOBS);
     HttpJson survivor = new HttpJson(nodes.get(0).baseUrl());
     NodeProcess leaving = nodes.get(2);
-    Await.until(Duration.ofSeconds(60), "node3 running jobs", () -> busyNodes(survivor, ids).contains("node3"));
+    Await.until(
+        Duration.ofSeconds(60),
+        "node3 running jobs",
+        () -> busyNodes(survivor, ids).contains("node3"));
     leaving.terminate();
 
     assertThat(leaving.awaitExit(Duration.ofSeconds(60))).as("node3 exits after SIGTERM").isTrue();
-    assertThat(leaving.exitCode()).as("exit code after a graceful leave (log: %s)", leaving.log()).isIn(0, 143);
+    assertThat(leaving.exitCode())
+        .as("exit code after a graceful leave (log: %s)", leaving.log())
+        .isIn(0, 143);
     Await.until(Duration.ofSeconds(30), "2 members left", () -> upMembers(survivor) == 2);
-    Await.until(Duration.ofSeconds(180), "all jobs SUCCESS", () -> succeeded(survivor, ids) == JOBS);
+    Await.until(
+        Duration.ofSeconds(180), "all jobs SUCCESS", () -> succeeded(survivor, ids) == JOBS);
     assertEveryJobRecordedOnce(ids);
     // Drained, not abandoned: no call was cut off by the leave.
     assertThat(db.countEvents("AttemptFailed")).isEmpty();

@@ -36,11 +36,11 @@ import org.junit.jupiter.api.Test;
  * config/compose.conf and ops/compose/nginx.conf, without a Docker engine.
  *
  * <p>{@link #fileDescribesTheCluster()} always runs: it reads the compose file itself (with
- * jackson-dataformat-yaml, compose's ${VAR:-default} interpolation taken with every variable
- * unset) and checks the cluster it describes against the Dockerfile and the node configuration.
- * {@link #composeToolAcceptsTheFileAndItsNormalizedForm()} additionally runs {@code docker compose
- * config} (v2, JSON output) or {@code docker-compose config} (v1, normalized YAML) and applies the
- * same checks to the tool's normalized model; it is skipped (assumption) when neither tool exists.
+ * jackson-dataformat-yaml, compose's ${VAR:-default} interpolation taken with every variable unset)
+ * and checks the cluster it describes against the Dockerfile and the node configuration. {@link
+ * #composeToolAcceptsTheFileAndItsNormalizedForm()} additionally runs {@code docker compose config}
+ * (v2, JSON output) or {@code docker-compose config} (v1, normalized YAML) and applies the same
+ * checks to the tool's normalized model; it is skipped (assumption) when neither tool exists.
  */
 class ComposeFileTest {
 
@@ -68,10 +68,18 @@ class ComposeFileTest {
     Path stderr = Files.createTempFile("compose-config", ".err");
     try {
       List<String> command = new ArrayList<>(tool.get());
-      command.addAll(List.of("--env-file", emptyEnv.toString(), "-f", repo.resolve(COMPOSE_FILE).toString(), "config"));
+      command.addAll(
+          List.of(
+              "--env-file",
+              emptyEnv.toString(),
+              "-f",
+              repo.resolve(COMPOSE_FILE).toString(),
+              "config"));
       if (v2) command.addAll(List.of("--format", "json"));
-      ProcessBuilder pb = new ProcessBuilder(command).directory(repo.resolve("node").toFile())
-          .redirectError(stderr.toFile());
+      ProcessBuilder pb =
+          new ProcessBuilder(command)
+              .directory(repo.resolve("node").toFile())
+              .redirectError(stderr.toFile());
       pb.environment().keySet().removeIf(k -> k.startsWith("REPORTS_"));
       Process process = pb.start();
       process.getOutputStream().close();
@@ -82,7 +90,8 @@ class ComposeFileTest {
           .isZero();
 
       Object normalized = v2 ? new ObjectMapper().readValue(out, Object.class) : readYaml(out);
-      checkCluster(map(normalized, "normalized compose model"), String.join(" ", tool.get()) + " config");
+      checkCluster(
+          map(normalized, "normalized compose model"), String.join(" ", tool.get()) + " config");
     } finally {
       Files.deleteIfExists(emptyEnv);
       Files.deleteIfExists(stderr);
@@ -95,17 +104,22 @@ class ComposeFileTest {
     // With no environment at all (a bare `docker run`), the profile still forms a cluster
     // through Redis discovery.
     Config bare = nodeConfig(dockerfile.configFile(), Map.of());
-    assertThat(bare.getBoolean("reports.cluster.bootstrap")).as("reports.cluster.bootstrap").isTrue();
+    assertThat(bare.getBoolean("reports.cluster.bootstrap"))
+        .as("reports.cluster.bootstrap")
+        .isTrue();
     assertThat(bare.getString("reports.redis.url")).as("reports.redis.url").startsWith("redis://");
-    assertThat(bare.getString("reports.db.url")).as("reports.db.url").startsWith("jdbc:postgresql://");
+    assertThat(bare.getString("reports.db.url"))
+        .as("reports.db.url")
+        .startsWith("jdbc:postgresql://");
     assertThat(bare.getString("reports.http.host")).as("reports.http.host").isEqualTo("0.0.0.0");
     assertThat(bare.getString("pekko.management.http.bind-hostname")).isEqualTo("0.0.0.0");
 
     // Every port the node listens on is declared in the image.
-    assertThat(dockerfile.exposed()).contains(
-        bare.getInt("reports.http.port"),
-        bare.getInt("pekko.management.http.port"),
-        bare.getInt("pekko.remote.artery.canonical.port"));
+    assertThat(dockerfile.exposed())
+        .contains(
+            bare.getInt("reports.http.port"),
+            bare.getInt("pekko.management.http.port"),
+            bare.getInt("pekko.remote.artery.canonical.port"));
     assertThat(dockerfile.user()).as("USER of the final stage").isNotBlank().isNotIn("root", "0");
   }
 
@@ -113,7 +127,8 @@ class ComposeFileTest {
 
   private void checkCluster(Map<String, Object> compose, String source) throws IOException {
     Map<String, Object> services = map(compose.get("services"), source + ": services");
-    assertThat(services.keySet()).as("%s: services", source)
+    assertThat(services.keySet())
+        .as("%s: services", source)
         .contains("postgres", "redis", "node1", "node2", "node3", "entry");
 
     Dockerfile dockerfile = Dockerfile.read(repo);
@@ -126,9 +141,10 @@ class ComposeFileTest {
 
     // Exactly the three nodes build an image, from the repository's Dockerfile, and share it.
     Set<String> built = new TreeSet<>();
-    services.forEach((name, svc) -> {
-      if (map(svc, name).get("build") != null) built.add(name);
-    });
+    services.forEach(
+        (name, svc) -> {
+          if (map(svc, name).get("build") != null) built.add(name);
+        });
     assertThat(built).as("%s: services with a build", source).containsExactlyElementsOf(NODES);
     Set<String> images = new HashSet<>();
     Set<String> nodeNames = new HashSet<>();
@@ -145,41 +161,62 @@ class ComposeFileTest {
       assertThat(env.get("REPORTS_NODE_NAME")).as("%s: REPORTS_NODE_NAME", what).isNotBlank();
       nodeNames.add(env.get("REPORTS_NODE_NAME"));
       // The addresses published to the other nodes must be this service's name on the network.
-      assertThat(env.get("REPORTS_MANAGEMENT_HOST")).as("%s: REPORTS_MANAGEMENT_HOST", what).isEqualTo(node);
-      assertThat(env.get("REPORTS_REMOTE_HOST")).as("%s: REPORTS_REMOTE_HOST", what).isEqualTo(node);
+      assertThat(env.get("REPORTS_MANAGEMENT_HOST"))
+          .as("%s: REPORTS_MANAGEMENT_HOST", what)
+          .isEqualTo(node);
+      assertThat(env.get("REPORTS_REMOTE_HOST"))
+          .as("%s: REPORTS_REMOTE_HOST", what)
+          .isEqualTo(node);
 
       // What the node in this container actually runs with: the image's profile + this environment.
       Config config = nodeConfig(dockerfile.configFile(), env);
       assertThat(config.getBoolean("reports.cluster.bootstrap")).as("%s: bootstrap", what).isTrue();
-      assertThat(config.getString("reports.http.host")).as("%s: http host", what).isEqualTo("0.0.0.0");
-      assertThat(config.getString("pekko.management.http.hostname")).as("%s: management host", what).isEqualTo(node);
+      assertThat(config.getString("reports.http.host"))
+          .as("%s: http host", what)
+          .isEqualTo("0.0.0.0");
+      assertThat(config.getString("pekko.management.http.hostname"))
+          .as("%s: management host", what)
+          .isEqualTo(node);
       assertThat(config.getString("pekko.management.http.bind-hostname")).isEqualTo("0.0.0.0");
-      assertThat(config.getString("pekko.remote.artery.canonical.hostname")).as("%s: remote host", what).isEqualTo(node);
+      assertThat(config.getString("pekko.remote.artery.canonical.hostname"))
+          .as("%s: remote host", what)
+          .isEqualTo(node);
 
       String redisUrl = config.getString("reports.redis.url");
       redisTargets.add(redisUrl);
       URI redisUri = URI.create(redisUrl);
       assertThat(redisUri.getScheme()).as("%s: %s", what, redisUrl).isEqualTo("redis");
-      assertThat(redisUri.getHost()).as("%s: Redis host is the redis service", what).isEqualTo("redis");
+      assertThat(redisUri.getHost())
+          .as("%s: Redis host is the redis service", what)
+          .isEqualTo("redis");
 
       String dbUrl = config.getString("reports.db.url");
       dbTargets.add(dbUrl + " as " + config.getString("reports.db.user"));
       assertThat(dbUrl).as("%s: journal", what).startsWith("jdbc:postgresql://");
       URI db = URI.create(dbUrl.substring("jdbc:".length()));
-      assertThat(db.getHost()).as("%s: DB host is the postgres service", what).isEqualTo("postgres");
+      assertThat(db.getHost())
+          .as("%s: DB host is the postgres service", what)
+          .isEqualTo("postgres");
       assertThat(db.getPort()).as("%s: DB port", what).isIn(-1, 5432);
       Map<String, String> pgEnv = environment(postgres.get("environment"), "postgres");
-      assertThat(db.getPath()).as("%s: database created by POSTGRES_DB", what)
-          .isEqualTo("/" + pgEnv.getOrDefault("POSTGRES_DB", pgEnv.getOrDefault("POSTGRES_USER", "postgres")));
-      assertThat(config.getString("reports.db.user")).as("%s: DB user", what)
+      assertThat(db.getPath())
+          .as("%s: database created by POSTGRES_DB", what)
+          .isEqualTo(
+              "/"
+                  + pgEnv.getOrDefault(
+                      "POSTGRES_DB", pgEnv.getOrDefault("POSTGRES_USER", "postgres")));
+      assertThat(config.getString("reports.db.user"))
+          .as("%s: DB user", what)
           .isEqualTo(pgEnv.getOrDefault("POSTGRES_USER", "postgres"));
       if (!"trust".equals(pgEnv.get("POSTGRES_HOST_AUTH_METHOD"))) {
-        assertThat(config.getString("reports.db.password")).as("%s: DB password = POSTGRES_PASSWORD", what)
+        assertThat(config.getString("reports.db.password"))
+            .as("%s: DB password = POSTGRES_PASSWORD", what)
             .isEqualTo(pgEnv.get("POSTGRES_PASSWORD"));
       }
 
       Map<String, String> deps = dependsOn(svc.get("depends_on"));
-      assertThat(deps).as("%s: depends_on", what)
+      assertThat(deps)
+          .as("%s: depends_on", what)
           .containsEntry("postgres", "service_healthy")
           .containsEntry("redis", "service_healthy");
       assertThat(ports(svc.get("ports"))).as("%s publishes no host port", what).isEmpty();
@@ -188,7 +225,8 @@ class ComposeFileTest {
       Object health = svc.get("healthcheck");
       if (health != null) {
         String test = String.join(" ", strings(map(health, what + ": healthcheck").get("test")));
-        assertThat(test).as("%s: healthcheck", what)
+        assertThat(test)
+            .as("%s: healthcheck", what)
             .contains(":" + config.getInt("pekko.management.http.port") + "/");
       }
     }
@@ -200,7 +238,9 @@ class ComposeFileTest {
     // Only the entry publishes a host port.
     for (Map.Entry<String, Object> e : services.entrySet()) {
       if (!e.getKey().equals("entry")) {
-        assertThat(ports(map(e.getValue(), e.getKey()).get("ports"))).as("%s: %s ports", source, e.getKey()).isEmpty();
+        assertThat(ports(map(e.getValue(), e.getKey()).get("ports")))
+            .as("%s: %s ports", source, e.getKey())
+            .isEmpty();
       }
     }
     Map<String, Object> entry = map(services.get("entry"), "entry");
@@ -209,38 +249,52 @@ class ComposeFileTest {
     assertThat(entryPorts).as("%s: entry ports", source).hasSize(1);
     assertThat(entryPorts.get(0)[0]).as("%s: entry host port", source).isEqualTo(ENTRY_PORT);
     assertThat(entryPorts.get(0)[1]).as("%s: entry container port", source).isEqualTo(80);
-    assertThat(dependsOn(entry.get("depends_on")).keySet()).as("%s: entry depends_on", source)
+    assertThat(dependsOn(entry.get("depends_on")).keySet())
+        .as("%s: entry depends_on", source)
         .containsAll(NODES);
 
     // nginx: the mounted configuration balances over every node's API port, SSE-friendly.
     Path nginx = null;
     for (String volume : bindMounts(entry.get("volumes"))) {
       String[] parts = volume.split(":");
-      if (parts.length >= 2 && parts[1].startsWith("/etc/nginx/")) nginx = repo.resolve(parts[0]).normalize();
+      if (parts.length >= 2 && parts[1].startsWith("/etc/nginx/"))
+        nginx = repo.resolve(parts[0]).normalize();
     }
-    assertThat(nginx).as("%s: entry mounts its nginx config", source).isEqualTo(repo.resolve("ops/compose/nginx.conf"));
+    assertThat(nginx)
+        .as("%s: entry mounts its nginx config", source)
+        .isEqualTo(repo.resolve("ops/compose/nginx.conf"));
     String conf = stripComments(Files.readString(nginx));
     int httpPort = nodeConfig(dockerfile.configFile(), Map.of()).getInt("reports.http.port");
     for (String node : NODES) {
-      assertThat(conf).as("nginx upstream of %s", node).containsPattern("server\\s+" + node + ":" + httpPort + "[\\s;]");
+      assertThat(conf)
+          .as("nginx upstream of %s", node)
+          .containsPattern("server\\s+" + node + ":" + httpPort + "[\\s;]");
     }
     assertThat(conf).containsPattern("proxy_pass\\s+http://");
-    assertThat(conf).as("SSE needs unbuffered responses").containsPattern("proxy_buffering\\s+off\\s*;");
+    assertThat(conf)
+        .as("SSE needs unbuffered responses")
+        .containsPattern("proxy_buffering\\s+off\\s*;");
     Matcher read = Pattern.compile("proxy_read_timeout\\s+(\\d+)([smhd]?)\\s*;").matcher(conf);
     assertThat(read.find()).as("nginx sets proxy_read_timeout").isTrue();
-    long seconds = Long.parseLong(read.group(1)) * switch (read.group(2)) {
-      case "m" -> 60;
-      case "h" -> 3600;
-      case "d" -> 86400;
-      default -> 1;
-    };
-    assertThat(seconds).as("proxy_read_timeout (s): long-lived SSE streams").isGreaterThanOrEqualTo(300);
+    long seconds =
+        Long.parseLong(read.group(1))
+            * switch (read.group(2)) {
+              case "m" -> 60;
+              case "h" -> 3600;
+              case "d" -> 86400;
+              default -> 1;
+            };
+    assertThat(seconds)
+        .as("proxy_read_timeout (s): long-lived SSE streams")
+        .isGreaterThanOrEqualTo(300);
   }
 
   private static void assertHealthcheck(Map<String, Object> svc, String what) {
     Object health = svc.get("healthcheck");
     assertThat(health).as("%s: healthcheck", what).isNotNull();
-    assertThat(strings(map(health, what).get("test"))).as("%s: healthcheck test", what).isNotEmpty();
+    assertThat(strings(map(health, what).get("test")))
+        .as("%s: healthcheck test", what)
+        .isNotEmpty();
   }
 
   // ---- the image --------------------------------------------------------------------------------
@@ -271,14 +325,16 @@ class ComposeFileTest {
               if (words[i].startsWith("--from")) fromStage = true;
               else if (!words[i].startsWith("--")) operands.add(words[i]);
             }
-            if (!fromStage && operands.size() == 2) contextCopies.add(new String[] {operands.get(0), operands.get(1)});
+            if (!fromStage && operands.size() == 2)
+              contextCopies.add(new String[] {operands.get(0), operands.get(1)});
           }
           case "EXPOSE" -> {
-            for (int i = 1; i < words.length; i++) exposed.add(Integer.parseInt(words[i].replace("/tcp", "")));
+            for (int i = 1; i < words.length; i++)
+              exposed.add(Integer.parseInt(words[i].replace("/tcp", "")));
           }
           case "USER" -> user = words[1];
           case "ENTRYPOINT" -> entrypoint = line.trim().substring("ENTRYPOINT".length()).trim();
-          default -> { }
+          default -> {}
         }
       }
       assertThat(stages).as("Dockerfile: multi-stage build").isGreaterThanOrEqualTo(2);
@@ -290,19 +346,25 @@ class ComposeFileTest {
       } catch (ClassNotFoundException e) {
         fail("ENTRYPOINT main class not found", e);
       }
-      String configInImage = args.stream().filter(a -> a.startsWith("-Dconfig.file="))
-          .map(a -> a.substring("-Dconfig.file=".length())).findFirst()
-          .orElseThrow(() -> new AssertionError("Dockerfile: ENTRYPOINT sets no -Dconfig.file"));
+      String configInImage =
+          args.stream()
+              .filter(a -> a.startsWith("-Dconfig.file="))
+              .map(a -> a.substring("-Dconfig.file=".length()))
+              .findFirst()
+              .orElseThrow(
+                  () -> new AssertionError("Dockerfile: ENTRYPOINT sets no -Dconfig.file"));
       // Map the path in the image back to the repository through the final stage's COPY lines.
       for (String[] copy : contextCopies) {
         String dest = copy[1].endsWith("/") ? copy[1] : copy[1] + "/";
         if (configInImage.startsWith(dest)) {
-          Path file = repo.resolve(copy[0]).resolve(configInImage.substring(dest.length())).normalize();
+          Path file =
+              repo.resolve(copy[0]).resolve(configInImage.substring(dest.length())).normalize();
           assertThat(file).as("config file of the image (%s)", configInImage).isRegularFile();
           return new Dockerfile(file, exposed, user);
         }
       }
-      throw new AssertionError("Dockerfile: no COPY from the build context provides " + configInImage);
+      throw new AssertionError(
+          "Dockerfile: no COPY from the build context provides " + configInImage);
     }
 
     private static List<String> joinContinuations(List<String> raw) {
@@ -326,7 +388,8 @@ class ComposeFileTest {
   private static Config nodeConfig(Path profile, Map<String, String> env) {
     // ConfigFactory.load() resolves ${?VAR} against the process environment; here the
     // container's environment is that fallback (and the machine's own is left out).
-    return ConfigFactory.parseFile(profile.toFile(), ConfigParseOptions.defaults().setAllowMissing(false))
+    return ConfigFactory.parseFile(
+            profile.toFile(), ConfigParseOptions.defaults().setAllowMissing(false))
         .withFallback(ConfigFactory.parseMap(env, "container environment"))
         .withFallback(ConfigFactory.defaultReference())
         .resolve(ConfigResolveOptions.defaults().setUseSystemEnvironment(false));
@@ -371,8 +434,13 @@ class ComposeFileTest {
     if (deps instanceof List<?> l) {
       l.forEach(d -> out.put(String.valueOf(d), "service_started"));
     } else if (deps instanceof Map<?, ?> m) {
-      m.forEach((k, v) -> out.put(String.valueOf(k),
-          v instanceof Map<?, ?> c && c.get("condition") != null ? String.valueOf(c.get("condition")) : "service_started"));
+      m.forEach(
+          (k, v) ->
+              out.put(
+                  String.valueOf(k),
+                  v instanceof Map<?, ?> c && c.get("condition") != null
+                      ? String.valueOf(c.get("condition"))
+                      : "service_started"));
     }
     return out;
   }
@@ -384,11 +452,18 @@ class ComposeFileTest {
     for (Object p : l) {
       if (p instanceof Map<?, ?> m) {
         if (m.get("published") == null || str(m.get("published")).isEmpty()) continue;
-        out.add(new int[] {Integer.parseInt(str(m.get("published"))), Integer.parseInt(str(m.get("target")))});
+        out.add(
+            new int[] {
+              Integer.parseInt(str(m.get("published"))), Integer.parseInt(str(m.get("target")))
+            });
       } else {
         String[] parts = str(p).replaceAll("/(tcp|udp)$", "").split(":");
-        if (parts.length < 2) continue; // a bare container port: published on a random host port, not ours
-        out.add(new int[] {Integer.parseInt(parts[parts.length - 2]), Integer.parseInt(parts[parts.length - 1])});
+        if (parts.length < 2)
+          continue; // a bare container port: published on a random host port, not ours
+        out.add(
+            new int[] {
+              Integer.parseInt(parts[parts.length - 2]), Integer.parseInt(parts[parts.length - 1])
+            });
       }
     }
     return out;
@@ -400,7 +475,8 @@ class ComposeFileTest {
     if (!(volumes instanceof List<?> l)) return out;
     for (Object v : l) {
       if (v instanceof Map<?, ?> m) {
-        if ("bind".equals(m.get("type"))) out.add(str(m.get("source")) + ":" + str(m.get("target")));
+        if ("bind".equals(m.get("type")))
+          out.add(str(m.get("source")) + ":" + str(m.get("target")));
       } else {
         out.add(str(v));
       }
@@ -420,7 +496,8 @@ class ComposeFileTest {
 
   @SuppressWarnings("unchecked")
   private static Map<String, Object> map(Object value, String what) {
-    if (!(value instanceof Map)) throw new AssertionError(what + ": expected a mapping, got " + value);
+    if (!(value instanceof Map))
+      throw new AssertionError(what + ": expected a mapping, got " + value);
     return (Map<String, Object>) value;
   }
 
@@ -432,11 +509,13 @@ class ComposeFileTest {
     return text.replaceAll("(?m)#.*$", "");
   }
 
-  // ---- environment --------------------------------------------------------------------------------
+  // ---- environment
+  // --------------------------------------------------------------------------------
 
   private static Path repositoryRoot() {
     for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      if (Files.isRegularFile(dir.resolve(COMPOSE_FILE)) && Files.isRegularFile(dir.resolve("pom.xml"))) return dir;
+      if (Files.isRegularFile(dir.resolve(COMPOSE_FILE))
+          && Files.isRegularFile(dir.resolve("pom.xml"))) return dir;
     }
     throw new AssertionError(COMPOSE_FILE + " not found above " + Path.of("").toAbsolutePath());
   }
@@ -447,8 +526,11 @@ class ComposeFileTest {
       List<String> command = new ArrayList<>(tool);
       command.add("version");
       try {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Process p =
+            new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
         if (p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0) return Optional.of(tool);
         p.destroyForcibly();
       } catch (IOException e) {
@@ -461,7 +543,8 @@ class ComposeFileTest {
     return Optional.empty();
   }
 
-  private static final Pattern VARIABLE = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?}|\\$\\$");
+  private static final Pattern VARIABLE =
+      Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?}|\\$\\$");
 
   /** Compose interpolation with every variable unset: ${VAR:-default} gives default, $$ a $. */
   private static Object interpolateWithDefaults(Object node) {
@@ -511,10 +594,12 @@ class ComposeFileTest {
     }
   }
 
-  private static Object yamlValue(YAMLParser parser, Map<String, Object> anchors) throws IOException {
+  private static Object yamlValue(YAMLParser parser, Map<String, Object> anchors)
+      throws IOException {
     if (parser.isCurrentAlias()) {
       String name = parser.getText();
-      if (!anchors.containsKey(name)) throw new IOException("unknown alias *" + name + " at " + parser.currentLocation());
+      if (!anchors.containsKey(name))
+        throw new IOException("unknown alias *" + name + " at " + parser.currentLocation());
       return anchors.get(name);
     }
     String anchor = parser.getObjectId();
@@ -538,7 +623,8 @@ class ComposeFileTest {
         // Keys written in the mapping win over merged ones; earlier merge sources over later.
         for (Object merge : merges) {
           for (Object source : merge instanceof List<?> l ? l : List.of(merge)) {
-            if (!(source instanceof Map<?, ?> m)) throw new IOException("merge key (<<) needs a mapping, got " + source);
+            if (!(source instanceof Map<?, ?> m))
+              throw new IOException("merge key (<<) needs a mapping, got " + source);
             m.forEach((k, v) -> map.putIfAbsent(String.valueOf(k), v));
           }
         }

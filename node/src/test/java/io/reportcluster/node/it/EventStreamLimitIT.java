@@ -26,8 +26,8 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * A node serves at most {@code reports.http.max-sse-streams} server-sent-event streams at once,
- * job streams and the all-events stream together (3 here). Past it a new stream is {@code 503
+ * A node serves at most {@code reports.http.max-sse-streams} server-sent-event streams at once, job
+ * streams and the all-events stream together (3 here). Past it a new stream is {@code 503
  * too_many_streams} JSON with Retry-After, not a stream; a slot comes back when a stream ends or
  * its client disconnects. Real node, real Redis, real HTTP.
  */
@@ -50,16 +50,23 @@ class EventStreamLimitIT {
   void startNode() {
     db = new TestDatabase();
     redis = new TestRedis();
-    Config config = db.nodeConfig(String.join("\n",
-        redis.nodeConfig(),
-        "reports.http.max-sse-streams = " + MAX_STREAMS,
-        // Short, so that a client that went away is noticed at the next heartbeat at the latest.
-        "reports.http.sse-heartbeat = 300ms"));
-    SimulatedProvider.Settings sim = SimulatedProvider.Settings.fromConfig(config.getConfig("reports.llm.simulated"));
-    provider = new GatedProvider(new SimulatedProvider(sim.withLatency(Duration.ofMillis(20), 0.3)), HELD);
+    Config config =
+        db.nodeConfig(
+            String.join(
+                "\n",
+                redis.nodeConfig(),
+                "reports.http.max-sse-streams = " + MAX_STREAMS,
+                // Short, so that a client that went away is noticed at the next heartbeat at the
+                // latest.
+                "reports.http.sse-heartbeat = 300ms"));
+    SimulatedProvider.Settings sim =
+        SimulatedProvider.Settings.fromConfig(config.getConfig("reports.llm.simulated"));
+    provider =
+        new GatedProvider(new SimulatedProvider(sim.withLatency(Duration.ofMillis(20), 0.3)), HELD);
     node = ReportNode.start(config, ProviderRegistry.of(provider));
     http = new HttpJson(node.baseUrl());
-    Await.until(WAIT, "live events up", () -> "up".equals(http.get("/api/v1/health").text("live_events")));
+    Await.until(
+        WAIT, "live events up", () -> "up".equals(http.get("/api/v1/health").text("live_events")));
   }
 
   @AfterEach
@@ -83,17 +90,21 @@ class EventStreamLimitIT {
   }
 
   @Test
-  @DisplayName("past the limit, both kinds of stream are refused with 503 too_many_streams and Retry-After")
+  @DisplayName(
+      "past the limit, both kinds of stream are refused with 503 too_many_streams and Retry-After")
   void pastTheLimitStreamsAreRefused() {
     String job = heldJob();
     open("/api/v1/jobs/" + job + "/events");
     open("/api/v1/events");
     open("/api/v1/events");
 
-    for (String path : List.of("/api/v1/events", "/api/v1/jobs/" + job + "/events")) assertRefused(path);
+    for (String path : List.of("/api/v1/events", "/api/v1/jobs/" + job + "/events"))
+      assertRefused(path);
     // Other requests are not streams: they are served as usual.
     assertThat(http.get("/api/v1/jobs/" + job).status()).isEqualTo(200);
-    assertThat(http.get("/api/v1/jobs/" + UUID.randomUUID() + "/events").status()).as("unknown job").isEqualTo(404);
+    assertThat(http.get("/api/v1/jobs/" + UUID.randomUUID() + "/events").status())
+        .as("unknown job")
+        .isEqualTo(404);
     provider.release(job);
   }
 
@@ -108,15 +119,20 @@ class EventStreamLimitIT {
 
     leaving.close();
     clients.remove(leaving);
-    SseClient next = Await.value(WAIT, "a new stream is accepted once a client went away",
-        () -> SseClient.connect(node.baseUrl() + "/api/v1/events"), this::keepIfOpen);
+    SseClient next =
+        Await.value(
+            WAIT,
+            "a new stream is accepted once a client went away",
+            () -> SseClient.connect(node.baseUrl() + "/api/v1/events"),
+            this::keepIfOpen);
     clients.add(next);
     assertRefused("/api/v1/events"); // the slot freed is taken again
     provider.release(job);
   }
 
   @Test
-  @DisplayName("a stream that ends (its job finished) gives its slot back, and so does a finished job's one-event stream")
+  @DisplayName(
+      "a stream that ends (its job finished) gives its slot back, and so does a finished job's one-event stream")
   void anEndedStreamFreesItsSlot() {
     String job = heldJob();
     SseClient following = open("/api/v1/jobs/" + job + "/events");
@@ -130,14 +146,22 @@ class EventStreamLimitIT {
 
     // The job is finished: its stream is one event, then the end. Each one frees its slot.
     for (int i = 0; i < 2 * MAX_STREAMS; i++) {
-      SseClient finished = Await.value(WAIT, "a stream for the finished job is accepted",
-          () -> SseClient.connect(node.baseUrl() + "/api/v1/jobs/" + job + "/events"), this::keepIfOpen);
+      SseClient finished =
+          Await.value(
+              WAIT,
+              "a stream for the finished job is accepted",
+              () -> SseClient.connect(node.baseUrl() + "/api/v1/jobs/" + job + "/events"),
+              this::keepIfOpen);
       assertThat(finished.nextEvent(WAIT).json().path("state").asText()).isEqualTo("SUCCESS");
       finished.assertEndsWithoutEvents(WAIT);
       finished.close();
     }
-    SseClient last = Await.value(WAIT, "the third slot is free", () -> SseClient.connect(node.baseUrl() + "/api/v1/events"),
-        this::keepIfOpen);
+    SseClient last =
+        Await.value(
+            WAIT,
+            "the third slot is free",
+            () -> SseClient.connect(node.baseUrl() + "/api/v1/events"),
+            this::keepIfOpen);
     clients.add(last);
     assertRefused("/api/v1/events");
   }
@@ -146,7 +170,8 @@ class EventStreamLimitIT {
 
   /** A job running on the node, its first call held until released. */
   private String heldJob() {
-    HttpJson.Reply r = http.postJson("/api/v1/jobs", "{\"startup\": \"" + HELD + UUID.randomUUID() + "\"}");
+    HttpJson.Reply r =
+        http.postJson("/api/v1/jobs", "{\"startup\": \"" + HELD + UUID.randomUUID() + "\"}");
     assertThat(r.status()).as("submit: %s", r.body()).isEqualTo(202);
     String id = r.text("job_id");
     Await.until(WAIT, "job " + id + " held at its first call", () -> provider.isHolding(id));
@@ -154,31 +179,45 @@ class EventStreamLimitIT {
   }
 
   /**
-   * Opens a stream, waiting for a slot if streams of the previous test are still being closed,
-   * and waits for its first event or heartbeat.
+   * Opens a stream, waiting for a slot if streams of the previous test are still being closed, and
+   * waits for its first event or heartbeat.
    */
   private SseClient open(String path) {
-    SseClient c = Await.value(WAIT, "a stream of " + path + " accepted", () -> SseClient.connect(node.baseUrl() + path),
-        this::keepIfOpen);
+    SseClient c =
+        Await.value(
+            WAIT,
+            "a stream of " + path + " accepted",
+            () -> SseClient.connect(node.baseUrl() + path),
+            this::keepIfOpen);
     clients.add(c);
     c.next(WAIT);
     return c;
   }
 
-  /** A new stream of {@code path} is refused: 503 too_many_streams JSON with Retry-After, not a stream. */
+  /**
+   * A new stream of {@code path} is refused: 503 too_many_streams JSON with Retry-After, not a
+   * stream.
+   */
   private void assertRefused(String path) {
     try (SseClient refused = SseClient.connect(node.baseUrl() + path)) {
-      assertThat(refused.status()).as("GET %s with %d streams open", path, MAX_STREAMS).isEqualTo(503);
+      assertThat(refused.status())
+          .as("GET %s with %d streams open", path, MAX_STREAMS)
+          .isEqualTo(503);
       assertThat(refused.isEventStream()).isFalse();
       assertThat(refused.contentType()).isEqualTo("application/json");
       assertThat(refused.jsonBody().path("error").asText()).isEqualTo("too_many_streams");
-      assertThat(refused.jsonBody().path("detail").asText()).contains("at most " + MAX_STREAMS + " event streams");
-      assertThat(refused.header("Retry-After")).as("Retry-After").hasValueSatisfying(
-          v -> assertThat(Long.parseLong(v)).isPositive());
+      assertThat(refused.jsonBody().path("detail").asText())
+          .contains("at most " + MAX_STREAMS + " event streams");
+      assertThat(refused.header("Retry-After"))
+          .as("Retry-After")
+          .hasValueSatisfying(v -> assertThat(Long.parseLong(v)).isPositive());
     }
   }
 
-  /** Accepts an open stream; closes and refuses anything else (a 503 while the slot is not back yet). */
+  /**
+   * Accepts an open stream; closes and refuses anything else (a 503 while the slot is not back
+   * yet).
+   */
   private boolean keepIfOpen(SseClient c) {
     if (c.status() == 200) return true;
     c.close();

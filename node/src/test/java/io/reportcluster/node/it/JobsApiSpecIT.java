@@ -38,7 +38,8 @@ class JobsApiSpecIT extends ApiSpec {
   class SeedApi {
 
     @Test
-    @DisplayName("POST /generate answers 202 {job_id, status: queued}; /status follows the job to SUCCESS with its report")
+    @DisplayName(
+        "POST /generate answers 202 {job_id, status: queued}; /status follows the job to SUCCESS with its report")
     void generateThenPollStatusUntilSuccess() {
       String name = unique("TeslaAI");
       HttpJson.Reply accepted = track(http.postJson("/generate", startup(name)));
@@ -54,10 +55,15 @@ class JobsApiSpecIT extends ApiSpec {
       assertThat(fieldNames(status.body())).containsExactly("job_id", "state", "result");
       assertThat(status.text("job_id")).isEqualTo(id);
       assertThat(status.text("state")).isIn("PENDING", "STARTED", "SUCCESS");
-      if (!"SUCCESS".equals(status.text("state"))) assertThat(status.body().get("result").isNull()).isTrue();
+      if (!"SUCCESS".equals(status.text("state")))
+        assertThat(status.body().get("result").isNull()).isTrue();
 
-      JsonNode done = Await.value(WAIT, "/status of " + id + " says SUCCESS", () -> http.get("/status/" + id).body(),
-          b -> "SUCCESS".equals(b.path("state").asText()));
+      JsonNode done =
+          Await.value(
+              WAIT,
+              "/status of " + id + " says SUCCESS",
+              () -> http.get("/status/" + id).body(),
+              b -> "SUCCESS".equals(b.path("state").asText()));
       assertThat(done.path("job_id").asText()).isEqualTo(id);
       assertThat(done.path("result").asText()).startsWith("Summary: " + name + " ");
     }
@@ -77,7 +83,8 @@ class JobsApiSpecIT extends ApiSpec {
   class Submit {
 
     @Test
-    @DisplayName("answers 202 {job_id, status: queued, state: PENDING, created: true}, and the job can be read at once")
+    @DisplayName(
+        "answers 202 {job_id, status: queued, state: PENDING, created: true}, and the job can be read at once")
     void submitAnswers202() {
       String name = unique("Acme");
       HttpJson.Reply r = submit(startup(name));
@@ -109,11 +116,14 @@ class JobsApiSpecIT extends ApiSpec {
     @DisplayName("\"provider\" picks the LLM provider of the job; null or absent means the default")
     void providerPicksTheProvider() {
       String viaDefault = created(submit(json("startup", unique("Default"), "provider", null)));
-      String viaSimulated = created(submit(json("startup", unique("Sim"), "provider", "simulated")));
+      String viaSimulated =
+          created(submit(json("startup", unique("Sim"), "provider", "simulated")));
       String viaBackup = created(submit(json("startup", unique("Backup"), "provider", "backup")));
 
-      assertThat(awaitState(viaDefault, "SUCCESS").path("provider").asText()).isEqualTo("simulated");
-      assertThat(awaitState(viaSimulated, "SUCCESS").path("provider").asText()).isEqualTo("simulated");
+      assertThat(awaitState(viaDefault, "SUCCESS").path("provider").asText())
+          .isEqualTo("simulated");
+      assertThat(awaitState(viaSimulated, "SUCCESS").path("provider").asText())
+          .isEqualTo("simulated");
       assertThat(awaitState(viaBackup, "SUCCESS").path("provider").asText()).isEqualTo("backup");
       assertThat(backup.calls()).filteredOn(c -> c.jobId().equals(viaBackup)).hasSize(STEPS.size());
       assertThat(simulated.calls()).noneMatch(c -> c.jobId().equals(viaBackup));
@@ -121,12 +131,18 @@ class JobsApiSpecIT extends ApiSpec {
 
     @ParameterizedTest(name = "provider \"{0}\"")
     @ValueSource(strings = {"gpt-17", "", "Simulated"})
-    @DisplayName("an unknown provider is 400 invalid_provider, listing the known ones; no job is created")
+    @DisplayName(
+        "an unknown provider is 400 invalid_provider, listing the known ones; no job is created")
     void unknownProvider(String provider) {
       int jobsBefore = jobsInJournal();
-      JsonNode body = assertError(submit(json("startup", "Acme", "provider", provider)), 400, "invalid_provider",
-          "unknown provider '" + provider + "'");
-      assertThat(body.at("/detail/message").asText()).isEqualTo("unknown provider '" + provider + "'");
+      JsonNode body =
+          assertError(
+              submit(json("startup", "Acme", "provider", provider)),
+              400,
+              "invalid_provider",
+              "unknown provider '" + provider + "'");
+      assertThat(body.at("/detail/message").asText())
+          .isEqualTo("unknown provider '" + provider + "'");
       assertThat(names(body.at("/detail/known"))).containsExactly("simulated", "backup");
       assertThat(jobsInJournal()).isEqualTo(jobsBefore);
     }
@@ -136,7 +152,10 @@ class JobsApiSpecIT extends ApiSpec {
     @DisplayName("a provider that is not a string is 400 invalid_provider")
     void nonStringProvider(String providerJson) {
       int jobsBefore = jobsInJournal();
-      assertError(submit("{\"startup\": \"Acme\", \"provider\": " + providerJson + "}"), 400, "invalid_provider",
+      assertError(
+          submit("{\"startup\": \"Acme\", \"provider\": " + providerJson + "}"),
+          400,
+          "invalid_provider",
           "provider must be a string");
       assertThat(jobsInJournal()).isEqualTo(jobsBefore);
     }
@@ -149,7 +168,8 @@ class JobsApiSpecIT extends ApiSpec {
   class Idempotency {
 
     @Test
-    @DisplayName("the same key and body return the same job (200, created: false), never a second job")
+    @DisplayName(
+        "the same key and body return the same job (200, created: false), never a second job")
     void sameKeySameBodySameJob() {
       String key = "order-" + UUID.randomUUID();
       String name = unique("Idem");
@@ -175,23 +195,33 @@ class JobsApiSpecIT extends ApiSpec {
       assertThat(afterDone.body().path("created").asBoolean()).isFalse();
 
       // One job ran, once: one call per step, all for that job id.
-      assertThat(simulated.calls()).filteredOn(c -> c.startup().equals(name))
-          .extracting(LlmRequest::jobId).hasSize(STEPS.size()).containsOnly(id);
+      assertThat(simulated.calls())
+          .filteredOn(c -> c.startup().equals(name))
+          .extracting(LlmRequest::jobId)
+          .hasSize(STEPS.size())
+          .containsOnly(id);
       assertThat(db.countEvents("Submitted")).containsEntry("ReportJob|" + id, 1);
       assertThat(jobsInJournal()).isEqualTo(jobsBefore + 1);
     }
 
     @Test
-    @DisplayName("the same key with another startup or provider is 409 idempotency_conflict; the job is unchanged")
+    @DisplayName(
+        "the same key with another startup or provider is 409 idempotency_conflict; the job is unchanged")
     void sameKeyOtherRequestConflicts() {
       String key = "order-" + UUID.randomUUID();
       String name = unique("Original");
       String id = created(submit(startup(name), key));
       int jobsBefore = jobsInJournal();
 
-      assertError(submit(startup(unique("Other")), key), 409, "idempotency_conflict",
+      assertError(
+          submit(startup(unique("Other")), key),
+          409,
+          "idempotency_conflict",
           "already names job " + id);
-      assertError(submit(json("startup", name, "provider", "backup"), key), 409, "idempotency_conflict",
+      assertError(
+          submit(json("startup", name, "provider", "backup"), key),
+          409,
+          "idempotency_conflict",
           "already names job " + id);
 
       assertThat(jobsInJournal()).isEqualTo(jobsBefore);
@@ -201,14 +231,21 @@ class JobsApiSpecIT extends ApiSpec {
     }
 
     @Test
-    @DisplayName("a key of 255 characters is accepted; 256 characters or an empty key is 400 invalid_idempotency_key")
+    @DisplayName(
+        "a key of 255 characters is accepted; 256 characters or an empty key is 400 invalid_idempotency_key")
     void keyLength() {
       int jobsBefore = jobsInJournal();
-      assertError(submit(startup("Acme"), "k".repeat(256)), 400, "invalid_idempotency_key", "1 to 255 characters");
-      assertError(submit(startup("Acme"), ""), 400, "invalid_idempotency_key", "1 to 255 characters");
+      assertError(
+          submit(startup("Acme"), "k".repeat(256)),
+          400,
+          "invalid_idempotency_key",
+          "1 to 255 characters");
+      assertError(
+          submit(startup("Acme"), ""), 400, "invalid_idempotency_key", "1 to 255 characters");
       assertThat(jobsInJournal()).isEqualTo(jobsBefore);
 
-      HttpJson.Reply longest = submit(startup(unique("Acme")), UUID.randomUUID() + "k".repeat(255 - 36));
+      HttpJson.Reply longest =
+          submit(startup(unique("Acme")), UUID.randomUUID() + "k".repeat(255 - 36));
       assertJson(longest, 202);
       assertThat(longest.body().path("created").asBoolean()).isTrue();
     }
@@ -221,7 +258,8 @@ class JobsApiSpecIT extends ApiSpec {
   class GetJob {
 
     @Test
-    @DisplayName("a finished job shows state, attempts, every step with its timings, result, node and times")
+    @DisplayName(
+        "a finished job shows state, attempts, every step with its timings, result, node and times")
     void finishedJob() {
       String name = unique("Finished");
       String id = created(submit(startup(name)));
@@ -230,8 +268,22 @@ class JobsApiSpecIT extends ApiSpec {
       HttpJson.Reply r = http.get("/api/v1/jobs/" + id);
       assertJson(r, 200);
       JsonNode job = r.body();
-      assertThat(fieldNames(job)).containsExactly("job_id", "startup", "provider", "state", "attempts", "current_step",
-          "steps", "result", "error", "node", "submitted_at", "updated_at", "finished_at", "next_retry_at");
+      assertThat(fieldNames(job))
+          .containsExactly(
+              "job_id",
+              "startup",
+              "provider",
+              "state",
+              "attempts",
+              "current_step",
+              "steps",
+              "result",
+              "error",
+              "node",
+              "submitted_at",
+              "updated_at",
+              "finished_at",
+              "next_retry_at");
       assertThat(job.path("job_id").asText()).isEqualTo(id);
       assertThat(job.path("startup").asText()).isEqualTo(name);
       assertThat(job.path("provider").asText()).isEqualTo("simulated");
@@ -252,16 +304,26 @@ class JobsApiSpecIT extends ApiSpec {
       Instant previousEnd = submitted;
       for (int i = 0; i < STEPS.size(); i++) {
         JsonNode step = steps.get(i);
-        assertThat(fieldNames(step)).containsExactly("name", "state", "attempts", "started_at", "finished_at",
-            "duration_ms", "last_error");
+        assertThat(fieldNames(step))
+            .containsExactly(
+                "name",
+                "state",
+                "attempts",
+                "started_at",
+                "finished_at",
+                "duration_ms",
+                "last_error");
         assertThat(step.path("name").asText()).isEqualTo(STEPS.get(i));
         assertThat(step.path("state").asText()).isEqualTo("SUCCESS");
         assertThat(step.path("attempts").asInt()).isEqualTo(1);
         Instant started = instant(step, "started_at");
         Instant ended = instant(step, "finished_at");
-        assertThat(started).as("step %d starts after the one before ends", i).isAfterOrEqualTo(previousEnd);
+        assertThat(started)
+            .as("step %d starts after the one before ends", i)
+            .isAfterOrEqualTo(previousEnd);
         assertThat(ended).isAfterOrEqualTo(started);
-        assertThat(step.path("duration_ms").asLong()).isEqualTo(Duration.between(started, ended).toMillis());
+        assertThat(step.path("duration_ms").asLong())
+            .isEqualTo(Duration.between(started, ended).toMillis());
         assertThat(step.get("last_error").isNull()).isTrue();
         previousEnd = ended;
       }
@@ -269,14 +331,19 @@ class JobsApiSpecIT extends ApiSpec {
     }
 
     @Test
-    @DisplayName("a running job shows its current step as STARTED, the steps done with timings, the rest PENDING")
+    @DisplayName(
+        "a running job shows its current step as STARTED, the steps done with timings, the rest PENDING")
     void runningJob() {
       String name = unique("Running");
       gates.hold(name, 2);
       String id = created(submit(startup(name)));
 
-      JsonNode job = Await.value(WAIT, "job " + id + " running its third step", () -> http.get("/api/v1/jobs/" + id).body(),
-          j -> "STARTED".equals(j.at("/steps/2/state").asText()));
+      JsonNode job =
+          Await.value(
+              WAIT,
+              "job " + id + " running its third step",
+              () -> http.get("/api/v1/jobs/" + id).body(),
+              j -> "STARTED".equals(j.at("/steps/2/state").asText()));
       assertThat(job.path("state").asText()).isEqualTo("STARTED");
       assertThat(job.path("current_step").asText()).isEqualTo("team");
       assertThat(job.path("attempts").asInt()).isEqualTo(3);
@@ -288,7 +355,8 @@ class JobsApiSpecIT extends ApiSpec {
       }
       JsonNode current = job.at("/steps/2");
       assertThat(current.path("attempts").asInt()).isEqualTo(1);
-      assertThat(instant(current, "started_at")).isAfterOrEqualTo(instant(job.at("/steps/1"), "finished_at"));
+      assertThat(instant(current, "started_at"))
+          .isAfterOrEqualTo(instant(job.at("/steps/1"), "finished_at"));
       assertThat(current.get("finished_at").isNull()).isTrue();
       assertThat(current.get("duration_ms").isNull()).isTrue();
       for (int i = 3; i < STEPS.size(); i++) {
@@ -310,13 +378,18 @@ class JobsApiSpecIT extends ApiSpec {
   class Cancel {
 
     @Test
-    @DisplayName("a running job becomes REVOKED and stays so: its call in flight is cancelled at the provider")
+    @DisplayName(
+        "a running job becomes REVOKED and stays so: its call in flight is cancelled at the provider")
     void cancelRunningJob() {
       String name = unique("Cancelled");
       gates.hold(name, 2);
       String id = created(submit(startup(name)));
-      Await.until(WAIT, "job " + id + " mid-way, its third call in flight",
-          () -> "STARTED".equals(http.get("/api/v1/jobs/" + id).body().at("/steps/2/state").asText()));
+      Await.until(
+          WAIT,
+          "job " + id + " mid-way, its third call in flight",
+          () ->
+              "STARTED"
+                  .equals(http.get("/api/v1/jobs/" + id).body().at("/steps/2/state").asText()));
 
       HttpJson.Reply cancel = http.delete("/api/v1/jobs/" + id);
       assertJson(cancel, 200);
@@ -333,10 +406,15 @@ class JobsApiSpecIT extends ApiSpec {
 
       // The running call is stopped at the provider (no paying for an answer nobody wants), and
       // the only caller is free again without the held call ever being released.
-      Await.until(WAIT, "the provider saw the cancelled job's call cancelled",
-          () -> simulated.cancelled().stream().anyMatch(c -> c.jobId().equals(id) && c.step() == 2));
+      Await.until(
+          WAIT,
+          "the provider saw the cancelled job's call cancelled",
+          () ->
+              simulated.cancelled().stream().anyMatch(c -> c.jobId().equals(id) && c.step() == 2));
       String next = created(submit(startup(unique("AfterCancel"))));
-      Await.until(WAIT, "the caller took the next job",
+      Await.until(
+          WAIT,
+          "the caller took the next job",
           () -> simulated.calls().stream().anyMatch(c -> c.jobId().equals(next)));
       assertThat(simulated.answered()).noneMatch(c -> c.jobId().equals(id) && c.step() == 2);
 
@@ -358,8 +436,11 @@ class JobsApiSpecIT extends ApiSpec {
       assertThat(instant(again.body(), "finished_at")).isEqualTo(cancelledAt);
 
       awaitState(next, "SUCCESS");
-      assertThat(simulated.calls()).filteredOn(c -> c.jobId().equals(id))
-          .as("no step of the cancelled job ran after the cancel").extracting(LlmRequest::step).containsExactly(0, 1, 2);
+      assertThat(simulated.calls())
+          .filteredOn(c -> c.jobId().equals(id))
+          .as("no step of the cancelled job ran after the cancel")
+          .extracting(LlmRequest::step)
+          .containsExactly(0, 1, 2);
     }
 
     @Test
@@ -368,7 +449,10 @@ class JobsApiSpecIT extends ApiSpec {
       String holder = unique("Holder");
       gates.hold(holder, 0);
       String holderId = created(submit(startup(holder)));
-      Await.until(WAIT, "the only caller busy", () -> simulated.calls().stream().anyMatch(c -> c.jobId().equals(holderId)));
+      Await.until(
+          WAIT,
+          "the only caller busy",
+          () -> simulated.calls().stream().anyMatch(c -> c.jobId().equals(holderId)));
       String queued = created(submit(startup(unique("Queued"))));
       Await.until(WAIT, "one call queued", () -> stats().path("queue_depth").asInt() == 1);
       assertThat(http.get("/api/v1/jobs/" + queued).text("state")).isEqualTo("PENDING");
@@ -391,7 +475,8 @@ class JobsApiSpecIT extends ApiSpec {
       String id = created(submit(startup(unique("Done"))));
       awaitState(id, "SUCCESS");
 
-      assertError(http.delete("/api/v1/jobs/" + id), 409, "job_finished", "already finished with SUCCESS");
+      assertError(
+          http.delete("/api/v1/jobs/" + id), 409, "job_finished", "already finished with SUCCESS");
 
       JsonNode job = awaitState(id, "SUCCESS");
       assertThat(job.path("result").asText()).startsWith("Summary: ");
@@ -405,12 +490,25 @@ class JobsApiSpecIT extends ApiSpec {
   class NodeStats {
 
     @Test
-    @DisplayName("shows callers, calls in flight, the queue of calls waiting for a caller, its limit and call counters")
+    @DisplayName(
+        "shows callers, calls in flight, the queue of calls waiting for a caller, its limit and call counters")
     void stats() {
-      JsonNode before = Await.value(WAIT, "an idle node", JobsApiSpecIT.this::stats,
-          s -> s.path("in_flight").asInt() == 0 && s.path("queue_depth").asInt() == 0);
-      assertThat(fieldNames(before)).containsExactly("node", "callers", "in_flight", "queue_depth", "queue_limit",
-          "calls_started", "calls_succeeded", "calls_failed");
+      JsonNode before =
+          Await.value(
+              WAIT,
+              "an idle node",
+              JobsApiSpecIT.this::stats,
+              s -> s.path("in_flight").asInt() == 0 && s.path("queue_depth").asInt() == 0);
+      assertThat(fieldNames(before))
+          .containsExactly(
+              "node",
+              "callers",
+              "in_flight",
+              "queue_depth",
+              "queue_limit",
+              "calls_started",
+              "calls_succeeded",
+              "calls_failed");
       assertThat(before.path("node").asText()).isEqualTo("api-spec-node");
       assertThat(before.path("callers").asInt()).isEqualTo(1);
       assertThat(before.path("queue_limit").asInt()).isEqualTo(10000);
@@ -425,16 +523,24 @@ class JobsApiSpecIT extends ApiSpec {
       List<String> ids = new ArrayList<>(List.of(created(submit(startup(a)))));
       ids.add(created(submit(startup(unique("StatsB")))));
       ids.add(created(submit(startup(unique("StatsC")))));
-      JsonNode busy = Await.value(WAIT, "two calls waiting for the caller", JobsApiSpecIT.this::stats,
-          s -> s.path("queue_depth").asInt() == 2);
+      JsonNode busy =
+          Await.value(
+              WAIT,
+              "two calls waiting for the caller",
+              JobsApiSpecIT.this::stats,
+              s -> s.path("queue_depth").asInt() == 2);
       assertThat(busy.path("in_flight").asInt()).isEqualTo(1);
       assertThat(busy.path("calls_started").asLong()).isEqualTo(started + 1);
       assertThat(http.get("/api/v1/jobs/" + ids.get(2)).text("state")).isEqualTo("PENDING");
 
       gates.release(a, 0);
       ids.forEach(id -> awaitState(id, "SUCCESS"));
-      JsonNode after = Await.value(WAIT, "every call counted", JobsApiSpecIT.this::stats,
-          s -> s.path("calls_succeeded").asLong() == succeeded + 3L * STEPS.size());
+      JsonNode after =
+          Await.value(
+              WAIT,
+              "every call counted",
+              JobsApiSpecIT.this::stats,
+              s -> s.path("calls_succeeded").asLong() == succeeded + 3L * STEPS.size());
       assertThat(after.path("in_flight").asInt()).isZero();
       assertThat(after.path("queue_depth").asInt()).isZero();
       assertThat(after.path("calls_started").asLong()).isEqualTo(started + 3L * STEPS.size());
@@ -449,10 +555,13 @@ class JobsApiSpecIT extends ApiSpec {
   class LoadShedding {
 
     @Test
-    @DisplayName("beyond the queue bound, submits get 503 overloaded with Retry-After; every job accepted before finishes")
+    @DisplayName(
+        "beyond the queue bound, submits get 503 overloaded with Retry-After; every job accepted before finishes")
     void shedsBeyondTheBoundAndLosesNothing() {
       try (TestDatabase shedDb = new TestDatabase()) {
-        Config config = shedDb.nodeConfig("""
+        Config config =
+            shedDb.nodeConfig(
+                """
             reports.node-name = "shedding-node"
             reports.llm.callers = 1
             reports.llm.queue-limit = 2
@@ -471,15 +580,21 @@ class JobsApiSpecIT extends ApiSpec {
           accepted.add(created(api.postJson("/api/v1/jobs", startup("Busy-1"))));
           accepted.add(created(api.postJson("/generate", startup("Busy-2"))));
 
-          JsonNode full = Await.value(WAIT, "the queue at its bound", () -> api.get("/api/v1/node/stats").body(),
-              s -> s.path("queue_depth").asInt() == 2);
+          JsonNode full =
+              Await.value(
+                  WAIT,
+                  "the queue at its bound",
+                  () -> api.get("/api/v1/node/stats").body(),
+                  s -> s.path("queue_depth").asInt() == 2);
           assertThat(full.path("queue_limit").asInt()).isEqualTo(2);
           assertThat(full.path("in_flight").asInt()).isEqualTo(1);
 
           for (String path : List.of("/api/v1/jobs", "/generate", "/api/v1/jobs")) {
             HttpJson.Reply shed = api.postJson(path, startup(unique("Shed")));
             assertError(shed, 503, "overloaded", "(limit 2); the job was not created; retry later");
-            assertThat(shed.raw().headers().firstValue("Retry-After")).as("Retry-After").hasValue("5");
+            assertThat(shed.raw().headers().firstValue("Retry-After"))
+                .as("Retry-After")
+                .hasValue("5");
           }
           // Reads are never shed.
           HttpJson.Reply waiting = api.get("/api/v1/jobs/" + accepted.get(2));
@@ -488,19 +603,33 @@ class JobsApiSpecIT extends ApiSpec {
 
           gated.release("Busy-0", 0);
           for (String id : accepted) {
-            JsonNode done = Await.value(WAIT, "accepted job " + id + " SUCCESS",
-                () -> api.get("/api/v1/jobs/" + id).body(), j -> TERMINAL.contains(j.path("state").asText()));
+            JsonNode done =
+                Await.value(
+                    WAIT,
+                    "accepted job " + id + " SUCCESS",
+                    () -> api.get("/api/v1/jobs/" + id).body(),
+                    j -> TERMINAL.contains(j.path("state").asText()));
             assertThat(done.path("state").asText()).isEqualTo("SUCCESS");
             assertThat(done.path("result").asText()).isNotBlank();
           }
-          assertThat(provider.answered()).extracting(LlmRequest::jobId).hasSize(3 * 3)
+          assertThat(provider.answered())
+              .extracting(LlmRequest::jobId)
+              .hasSize(3 * 3)
               .containsOnly(accepted.toArray(String[]::new));
-          assertThat(shedDb.countEvents("Submitted")).as("shed submits never became jobs").hasSize(3);
+          assertThat(shedDb.countEvents("Submitted"))
+              .as("shed submits never became jobs")
+              .hasSize(3);
 
           // Once the queue drains, the node accepts work again.
-          Await.until(WAIT, "the queue drained", () -> api.get("/api/v1/node/stats").body().path("queue_depth").asInt() == 0);
+          Await.until(
+              WAIT,
+              "the queue drained",
+              () -> api.get("/api/v1/node/stats").body().path("queue_depth").asInt() == 0);
           String later = created(api.postJson("/api/v1/jobs", startup("AfterTheRush")));
-          Await.until(WAIT, "the later job SUCCESS", () -> "SUCCESS".equals(api.get("/api/v1/jobs/" + later).text("state")));
+          Await.until(
+              WAIT,
+              "the later job SUCCESS",
+              () -> "SUCCESS".equals(api.get("/api/v1/jobs/" + later).text("state")));
         }
       }
     }

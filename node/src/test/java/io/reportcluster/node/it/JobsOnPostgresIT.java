@@ -36,7 +36,8 @@ class JobsOnPostgresIT {
   }
 
   private static RecordingProvider simulated(Config config, Duration latency) {
-    SimulatedProvider.Settings s = SimulatedProvider.Settings.fromConfig(config.getConfig("reports.llm.simulated"));
+    SimulatedProvider.Settings s =
+        SimulatedProvider.Settings.fromConfig(config.getConfig("reports.llm.simulated"));
     return new RecordingProvider(new SimulatedProvider(s.withLatency(latency, 0.3)));
   }
 
@@ -63,7 +64,10 @@ class JobsOnPostgresIT {
       HttpJson http = new HttpJson(node.baseUrl());
       List<String> ids = submit(http, 30, "Startup");
 
-      Await.until(Duration.ofSeconds(60), "all 30 jobs SUCCESS", () -> countInState(http, ids, "SUCCESS") == 30);
+      Await.until(
+          Duration.ofSeconds(60),
+          "all 30 jobs SUCCESS",
+          () -> countInState(http, ids, "SUCCESS") == 30);
 
       for (String id : ids) {
         HttpJson.Reply status = http.get("/status/" + id);
@@ -90,23 +94,31 @@ class JobsOnPostgresIT {
       Await.until(Duration.ofSeconds(30), "some steps done", () -> before.answered().size() >= 12);
     }
     Map<String, Integer> doneAtStop = db.countEvents("StepCompleted");
-    long unfinishedAtStop = ids.stream()
-        .filter(id -> doneAtStop.getOrDefault("ReportJob|" + id, 0) < STEPS).count();
+    long unfinishedAtStop =
+        ids.stream().filter(id -> doneAtStop.getOrDefault("ReportJob|" + id, 0) < STEPS).count();
     assertThat(unfinishedAtStop).as("jobs left unfinished by the stop").isGreaterThan(0);
 
     RecordingProvider after = simulated(config, Duration.ofMillis(20));
     try (ReportNode node = ReportNode.start(config, ProviderRegistry.of(after))) {
       HttpJson http = new HttpJson(node.baseUrl());
       // Nobody touches the jobs: they resume on their own (remember-entities).
-      Await.until(Duration.ofSeconds(60), "unfinished jobs resumed by themselves",
-          () -> after.answered().stream().map(r -> r.jobId()).collect(Collectors.toSet()).size() == unfinishedAtStop);
-      Await.until(Duration.ofSeconds(60), "all 20 jobs SUCCESS", () -> countInState(http, ids, "SUCCESS") == 20);
+      Await.until(
+          Duration.ofSeconds(60),
+          "unfinished jobs resumed by themselves",
+          () ->
+              after.answered().stream().map(r -> r.jobId()).collect(Collectors.toSet()).size()
+                  == unfinishedAtStop);
+      Await.until(
+          Duration.ofSeconds(60),
+          "all 20 jobs SUCCESS",
+          () -> countInState(http, ids, "SUCCESS") == 20);
     }
 
     // No step completed before the stop was called again after it.
     for (var call : after.calls()) {
       int completedBefore = doneAtStop.getOrDefault("ReportJob|" + call.jobId(), 0);
-      assertThat(call.step()).as("job %s step %d was done before the stop", call.jobId(), call.step())
+      assertThat(call.step())
+          .as("job %s step %d was done before the stop", call.jobId(), call.step())
           .isGreaterThanOrEqualTo(completedBefore);
     }
     Set<String> resumed = after.calls().stream().map(r -> r.jobId()).collect(Collectors.toSet());

@@ -31,7 +31,8 @@ class NodeStartupFailureIT {
     try (ServerSocket taken = listen()) {
       int port = taken.getLocalPort();
       List<String> output = failedStart("embedded.conf", port, h2Journal(FreePorts.pick(1).get(0)));
-      assertOneLineReason(output, "reportcluster: cannot start: HTTP port 127.0.0.1:" + port + " is in use");
+      assertOneLineReason(
+          output, "reportcluster: cannot start: HTTP port 127.0.0.1:" + port + " is in use");
     }
   }
 
@@ -40,7 +41,8 @@ class NodeStartupFailureIT {
     try (ServerSocket taken = listen()) {
       int port = taken.getLocalPort();
       List<String> output = failedStart("embedded.conf", FreePorts.pick(1).get(0), h2Journal(port));
-      assertOneLineReason(output, "reportcluster: cannot start: management port 127.0.0.1:" + port + " is in use");
+      assertOneLineReason(
+          output, "reportcluster: cannot start: management port 127.0.0.1:" + port + " is in use");
     }
   }
 
@@ -49,9 +51,13 @@ class NodeStartupFailureIT {
     List<Integer> ports = FreePorts.pick(3);
     // A port nothing listens on: the connection is refused at once.
     String url = "jdbc:postgresql://127.0.0.1:" + ports.get(2) + "/x";
-    Map<String, String> props = new HashMap<>(Map.of("reports.db.url", url, "pekko.management.http.port", ports.get(1).toString()));
+    Map<String, String> props =
+        new HashMap<>(
+            Map.of("reports.db.url", url, "pekko.management.http.port", ports.get(1).toString()));
     List<String> output = failedStart("postgres.conf", ports.get(0), props);
-    assertOneLineReason(output, "reportcluster: cannot start: database " + url + " unreachable (Connection refused)");
+    assertOneLineReason(
+        output,
+        "reportcluster: cannot start: database " + url + " unreachable (Connection refused)");
   }
 
   @Test
@@ -60,25 +66,39 @@ class NodeStartupFailureIT {
     Path notAFolder = Files.createFile(dir.resolve("not-a-folder"));
     String url = "jdbc:h2:file:" + notAFolder + "/journal";
     List<Integer> ports = FreePorts.pick(2);
-    Map<String, String> props = new HashMap<>(Map.of("reports.db.url", url, "pekko.management.http.port", ports.get(1).toString()));
+    Map<String, String> props =
+        new HashMap<>(
+            Map.of("reports.db.url", url, "pekko.management.http.port", ports.get(1).toString()));
     List<String> output = failedStart("embedded.conf", ports.get(0), props);
-    assertOneLineReason(output, "reportcluster: cannot start: database " + url + " cannot be opened: ");
+    assertOneLineReason(
+        output, "reportcluster: cannot start: database " + url + " cannot be opened: ");
   }
 
   private Map<String, String> h2Journal(int managementPort) {
-    return new HashMap<>(Map.of(
-        "reports.db.url", "jdbc:h2:file:" + dir.resolve("journal") + ";DB_CLOSE_DELAY=-1",
-        "pekko.management.http.port", Integer.toString(managementPort)));
+    return new HashMap<>(
+        Map.of(
+            "reports.db.url",
+            "jdbc:h2:file:" + dir.resolve("journal") + ";DB_CLOSE_DELAY=-1",
+            "pekko.management.http.port",
+            Integer.toString(managementPort)));
   }
 
   /** Starts a node that must fail, awaits its exit and returns everything it printed. */
-  private List<String> failedStart(String profile, int httpPort, Map<String, String> props) throws Exception {
+  private List<String> failedStart(String profile, int httpPort, Map<String, String> props)
+      throws Exception {
     // The node's own logging configuration, not the test classpath's logback-test.xml.
-    props.put("logback.configurationFile", Path.of(getClass().getResource("/logback.xml").toURI()).toString());
-    try (NodeProcess node = NodeProcess.start("failing", profile, httpPort, FreePorts.pick(1).get(0), props)) {
-      assertThat(node.awaitExit(EXIT_DEADLINE)).as("node exited within %s; log %s", EXIT_DEADLINE, node.log()).isTrue();
+    props.put(
+        "logback.configurationFile",
+        Path.of(getClass().getResource("/logback.xml").toURI()).toString());
+    try (NodeProcess node =
+        NodeProcess.start("failing", profile, httpPort, FreePorts.pick(1).get(0), props)) {
+      assertThat(node.awaitExit(EXIT_DEADLINE))
+          .as("node exited within %s; log %s", EXIT_DEADLINE, node.log())
+          .isTrue();
       List<String> output = Files.readAllLines(node.log().toPath());
-      assertThat(node.exitCode()).as("exit code; output:%n%s", String.join("\n", output)).isNotZero();
+      assertThat(node.exitCode())
+          .as("exit code; output:%n%s", String.join("\n", output))
+          .isNotZero();
       return output;
     }
   }
@@ -86,9 +106,16 @@ class NodeStartupFailureIT {
   private static void assertOneLineReason(List<String> output, String reasonStart) {
     String all = String.join("\n", output);
     assertThat(output.stream().filter(l -> l.startsWith("reportcluster: cannot start: ")))
-        .as("the reason, once; output:%n%s", all).singleElement().asString().startsWith(reasonStart);
-    assertThat(output.get(output.size() - 1)).as("printed last; output:%n%s", all).startsWith(reasonStart);
-    assertThat(output).as("no stack trace; output:%n%s", all).noneMatch(l -> l.startsWith("\tat ") || l.startsWith("Caused by"));
+        .as("the reason, once; output:%n%s", all)
+        .singleElement()
+        .asString()
+        .startsWith(reasonStart);
+    assertThat(output.get(output.size() - 1))
+        .as("printed last; output:%n%s", all)
+        .startsWith(reasonStart);
+    assertThat(output)
+        .as("no stack trace; output:%n%s", all)
+        .noneMatch(l -> l.startsWith("\tat ") || l.startsWith("Caused by"));
   }
 
   private static ServerSocket listen() throws IOException {

@@ -15,9 +15,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * A job whose LLM call kills its node every time must end in FAILURE after max-retries, not
- * take down node after node for ever: every attempt's start is journaled, so an attempt that
- * died with its node counts. The other jobs of the node finish.
+ * A job whose LLM call kills its node every time must end in FAILURE after max-retries, not take
+ * down node after node for ever: every attempt's start is journaled, so an attempt that died with
+ * its node counts. The other jobs of the node finish.
  */
 class PoisonJobIT {
   private static final int MAX_RETRIES = 1;
@@ -36,14 +36,20 @@ class PoisonJobIT {
   }
 
   private NodeProcess startNode(List<Integer> ports) throws Exception {
-    return NodeProcess.start("poisoned", "postgres.conf", ports.get(0), ports.get(1), Map.of(
-        "reports.db.url", db.url(),
-        "reports.db.user", TestDatabase.USER,
-        "pekko.management.http.port", "0",
-        "reports.retry.max-retries", Integer.toString(MAX_RETRIES),
-        "reports.retry.backoff-base", "100ms",
-        "reports.llm.simulated.latency-median", "5ms",
-        "reports.llm.simulated.latency-spread", "0"), "io.reportcluster.node.testkit.PoisonedNodeMain");
+    return NodeProcess.start(
+        "poisoned",
+        "postgres.conf",
+        ports.get(0),
+        ports.get(1),
+        Map.of(
+            "reports.db.url", db.url(),
+            "reports.db.user", TestDatabase.USER,
+            "pekko.management.http.port", "0",
+            "reports.retry.max-retries", Integer.toString(MAX_RETRIES),
+            "reports.retry.backoff-base", "100ms",
+            "reports.llm.simulated.latency-median", "5ms",
+            "reports.llm.simulated.latency-spread", "0"),
+        "io.reportcluster.node.testkit.PoisonedNodeMain");
   }
 
   /** The job's state, or null while the node does not answer (it may die at any moment). */
@@ -75,11 +81,15 @@ class PoisonJobIT {
     int crashes = 0;
     while (true) {
       NodeProcess current = node;
-      Await.until(Duration.ofSeconds(60), "the node dies or the poison job ends",
+      Await.until(
+          Duration.ofSeconds(60),
+          "the node dies or the poison job ends",
           () -> !current.isAlive() || "FAILURE".equals(stateOf(http, poison)));
       if (current.isAlive()) break;
       crashes++;
-      assertThat(crashes).as("crashes of the node (log: %s)", current.log()).isLessThanOrEqualTo(MAX_RETRIES + 1);
+      assertThat(crashes)
+          .as("crashes of the node (log: %s)", current.log())
+          .isLessThanOrEqualTo(MAX_RETRIES + 1);
       node = startNode(ports);
       Await.until(Duration.ofSeconds(60), "the restarted node answers", () -> answers(http));
     }
@@ -87,8 +97,13 @@ class PoisonJobIT {
     assertThat(crashes).isEqualTo(MAX_RETRIES + 1);
     HttpJson.Reply failed = http.get("/api/v1/jobs/" + poison);
     assertThat(failed.text("state")).isEqualTo("FAILURE");
-    assertThat(failed.text("error")).contains("INTERRUPTED", "gave up after " + (MAX_RETRIES + 1) + " attempts");
-    Await.until(Duration.ofSeconds(60), "the healthy job SUCCESS", () -> "SUCCESS".equals(stateOf(http, healthy)));
-    assertThat(db.countEvents("AttemptStarted").get("ReportJob|" + poison)).isEqualTo(MAX_RETRIES + 1);
+    assertThat(failed.text("error"))
+        .contains("INTERRUPTED", "gave up after " + (MAX_RETRIES + 1) + " attempts");
+    Await.until(
+        Duration.ofSeconds(60),
+        "the healthy job SUCCESS",
+        () -> "SUCCESS".equals(stateOf(http, healthy)));
+    assertThat(db.countEvents("AttemptStarted").get("ReportJob|" + poison))
+        .isEqualTo(MAX_RETRIES + 1);
   }
 }

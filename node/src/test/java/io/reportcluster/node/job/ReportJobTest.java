@@ -1,7 +1,5 @@
 package io.reportcluster.node.job;
 
-import io.reportcluster.node.llm.CallMessages;
-
 import static io.reportcluster.protocol.JobState.FAILURE;
 import static io.reportcluster.protocol.JobState.PENDING;
 import static io.reportcluster.protocol.JobState.RETRY;
@@ -32,11 +30,12 @@ import io.reportcluster.node.job.ReportJob.StepCompleted;
 import io.reportcluster.node.job.ReportJob.SubmitReply;
 import io.reportcluster.node.job.ReportJob.Submitted;
 import io.reportcluster.node.job.ReportJob.Succeeded;
+import io.reportcluster.node.llm.CallMessages;
+import io.reportcluster.node.llm.LlmCallerPool;
+import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmCallException.Kind;
-import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.provider.LlmRequest;
-import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.Api.StepView;
 import io.reportcluster.protocol.JobState;
@@ -67,15 +66,17 @@ import org.junit.jupiter.params.provider.EnumSource;
  * The behaviour of one report job, written as its specification.
  *
  * <p>The entity runs alone under {@link EventSourcedBehaviorTestKit}: an in-memory journal, and
- * CBOR serialization of every command, reply, event and state verified. A probe stands in for
- * the node's LLM-caller pool, and the test plays the caller that takes each call ({@link
- * Caller}). Everything asynchronous is awaited on probes with deadlines, never slept on.
+ * CBOR serialization of every command, reply, event and state verified. A probe stands in for the
+ * node's LLM-caller pool, and the test plays the caller that takes each call ({@link Caller}).
+ * Everything asynchronous is awaited on probes with deadlines, never slept on.
  */
 class ReportJobTest {
 
   private static final List<String> STEPS = List.of("market", "team", "synthesis");
+
   /** The last step: its prompt carries the earlier outputs, its text is the job's result. */
   private static final int SYNTHESIS = STEPS.size() - 1;
+
   private static final String STARTUP = "TeslaAI";
   private static final String PROVIDER = "simulated";
   private static final String IDEMPOTENCY_KEY = "client-key-1";
@@ -84,18 +85,24 @@ class ReportJobTest {
 
   /** How long the test waits for something that must happen. */
   private static final Duration DEADLINE = Duration.ofSeconds(5);
+
   /** How long the test watches for something that must not happen. */
   private static final Duration QUIET = Duration.ofMillis(300);
+
   /** How often a condition is checked while waiting for it. */
   private static final Duration POLL = Duration.ofMillis(10);
+
   /** A timer measured against the wall clock may fire this much early (scheduler ticks). */
   private static final Duration TIMER_SLACK = Duration.ofMillis(20);
 
   private static final int MAX_RETRIES = 2;
+
   /** Retries within milliseconds. */
   private static final RetryPolicy FAST_RETRIES = retries(Duration.ofMillis(20));
+
   /** A backoff a test can see pending but never sees expire. */
   private static final RetryPolicy SLOW_RETRIES = retries(Duration.ofSeconds(10));
+
   private static final Duration NO_IDLE_TIMEOUT = Duration.ofHours(1);
 
   /** No jitter: retry n waits exactly base * 2^(n-1), so the test can predict the retry time. */
@@ -107,11 +114,18 @@ class ReportJobTest {
 
   @BeforeAll
   static void startActorSystem() {
-    kit = ActorTestKit.create("ReportJobTest",
-        EventSourcedBehaviorTestKit.config().withFallback(ConfigFactory.parseResources("serialization.conf")));
+    kit =
+        ActorTestKit.create(
+            "ReportJobTest",
+            EventSourcedBehaviorTestKit.config()
+                .withFallback(ConfigFactory.parseResources("serialization.conf")));
     // The testkit verifies serialization with the node's real binding, not a silent fallback.
-    assertThat(kit.system().settings().config()
-        .getString("pekko.actor.serialization-bindings.\"io.reportcluster.protocol.CborSerializable\""))
+    assertThat(
+            kit.system()
+                .settings()
+                .config()
+                .getString(
+                    "pekko.actor.serialization-bindings.\"io.reportcluster.protocol.CborSerializable\""))
         .isEqualTo("jackson-cbor");
   }
 
@@ -123,8 +137,10 @@ class ReportJobTest {
   private final String jobId = "job-" + UUID.randomUUID();
   private final TestProbe<ClusterSharding.ShardCommand> shard = kit.createTestProbe();
   private final TestProbe<LlmCallerPool.Command> pool = kit.createTestProbe();
+
   /** The node's pool figures that admission reads; the queue limit is set per test. */
   private PoolMetrics poolMetrics = new PoolMetrics(4, 1000);
+
   private EventSourcedBehaviorTestKit<Command, Event, State> entity;
   private Journal journal;
 
@@ -147,7 +163,9 @@ class ReportJobTest {
 
       assertThat(result.events()).hasSize(1);
       Submitted submitted = result.eventOfType(Submitted.class);
-      assertThat(submitted).usingRecursiveComparison().ignoringFields("at")
+      assertThat(submitted)
+          .usingRecursiveComparison()
+          .ignoringFields("at")
           .isEqualTo(new Submitted(jobId, STARTUP, PROVIDER, IDEMPOTENCY_KEY, STEPS, null));
       assertThat(submitted.at()).isBetween(before, Instant.now());
 
@@ -175,7 +193,10 @@ class ReportJobTest {
     void aSubmitThatArrivesAfterItsDeadlineCreatesNothingAndTheEntityLeaves() {
       Instant deadline = Instant.now().minusMillis(1);
 
-      var result = ReportJobTest.this.<SubmitReply>run(replyTo -> new ReportJob.Submit(STARTUP, PROVIDER, IDEMPOTENCY_KEY, deadline, replyTo));
+      var result =
+          ReportJobTest.this.<SubmitReply>run(
+              replyTo ->
+                  new ReportJob.Submit(STARTUP, PROVIDER, IDEMPOTENCY_KEY, deadline, replyTo));
 
       assertThat(result.reply()).isEqualTo(new ReportJob.Expired(jobId));
       assertThat(result.hasNoEvents()).isTrue();
@@ -188,7 +209,10 @@ class ReportJobTest {
     void aSubmitBeforeItsDeadlineIsAccepted() {
       Instant deadline = Instant.now().plusSeconds(5);
 
-      var result = ReportJobTest.this.<SubmitReply>run(replyTo -> new ReportJob.Submit(STARTUP, PROVIDER, IDEMPOTENCY_KEY, deadline, replyTo));
+      var result =
+          ReportJobTest.this.<SubmitReply>run(
+              replyTo ->
+                  new ReportJob.Submit(STARTUP, PROVIDER, IDEMPOTENCY_KEY, deadline, replyTo));
 
       assertThat(result.replyOfType(Accepted.class).created()).isTrue();
       takeCall(0, 1);
@@ -217,14 +241,16 @@ class ReportJobTest {
       assertNotFoundAndPassivated(cancel());
     }
 
-    private void assertNotFoundAndPassivated(CommandResultWithReply<Command, Event, State, ?> result) {
+    private void assertNotFoundAndPassivated(
+        CommandResultWithReply<Command, Event, State, ?> result) {
       Instant answered = Instant.now();
       assertThat(result.reply()).isEqualTo(new NotFound(jobId));
       assertThat(result.hasNoEvents()).isTrue();
       assertThat(result.state().isEmpty()).isTrue();
       assertThat(expectPassivation()).isNotNull();
       // Not at once: a Submit for the same id may be right behind the lookup.
-      assertThat(Duration.between(answered, Instant.now())).isGreaterThanOrEqualTo(idle.minus(TIMER_SLACK));
+      assertThat(Duration.between(answered, Instant.now()))
+          .isGreaterThanOrEqualTo(idle.minus(TIMER_SLACK));
       pool.expectNoMessage(QUIET);
     }
   }
@@ -266,7 +292,9 @@ class ReportJobTest {
         assertThat(job.state()).isEqualTo(STARTED);
         assertThat(job.currentStep()).isEqualTo(STEPS.get(step + 1));
         assertThat(job.steps().get(step).state()).isEqualTo(SUCCESS);
-        assertThat(job.steps().get(step + 1).state()).as("queued, not yet started").isEqualTo(PENDING);
+        assertThat(job.steps().get(step + 1).state())
+            .as("queued, not yet started")
+            .isEqualTo(PENDING);
       }
     }
 
@@ -275,9 +303,10 @@ class ReportJobTest {
       List<Caller> earlier = completeSteps(SYNTHESIS);
       Caller last = takeCall(SYNTHESIS, 1).starts().succeeds(REPORT);
 
-      assertThat(journal.nextEvents(StepCompleted.class, Succeeded.class)).containsExactly(
-          new StepCompleted(SYNTHESIS, 1, REPORT, last.startedAt, last.finishedAt),
-          new Succeeded(REPORT, last.finishedAt));
+      assertThat(journal.nextEvents(StepCompleted.class, Succeeded.class))
+          .containsExactly(
+              new StepCompleted(SYNTHESIS, 1, REPORT, last.startedAt, last.finishedAt),
+              new Succeeded(REPORT, last.finishedAt));
 
       JobView job = view();
       assertThat(job.state()).isEqualTo(SUCCESS);
@@ -294,7 +323,8 @@ class ReportJobTest {
         assertThat(step.attempts()).isEqualTo(1);
         assertThat(step.startedAt()).isEqualTo(call.startedAt);
         assertThat(step.finishedAt()).isEqualTo(call.finishedAt);
-        assertThat(step.durationMs()).isEqualTo(Duration.between(call.startedAt, call.finishedAt).toMillis());
+        assertThat(step.durationMs())
+            .isEqualTo(Duration.between(call.startedAt, call.finishedAt).toMillis());
       }
       pool.expectNoMessage(QUIET);
     }
@@ -346,7 +376,9 @@ class ReportJobTest {
   @Nested
   class Retries {
     @ParameterizedTest
-    @EnumSource(value = Kind.class, names = {"TIMEOUT", "RATE_LIMITED", "SERVER_ERROR", "CONNECTION", "CALLER_CRASHED"})
+    @EnumSource(
+        value = Kind.class,
+        names = {"TIMEOUT", "RATE_LIMITED", "SERVER_ERROR", "CONNECTION", "CALLER_CRASHED"})
     void aRetryableFailurePersistsAttemptFailedWithTheRetryTimeAndTheJobWaitsInRetry(Kind kind) {
       givenSubmittedJob(SLOW_RETRIES);
       Caller call = takeCall(0, 1).starts().fails(kind, "provider trouble");
@@ -376,7 +408,9 @@ class ReportJobTest {
       assertThat(firstRetryAt).isEqualTo(first.finishedAt.plus(retry.base()));
 
       Caller second = takeCall(0, 2);
-      assertThat(second.startedAt).as("dispatched after the backoff").isAfterOrEqualTo(firstRetryAt.minus(TIMER_SLACK));
+      assertThat(second.startedAt)
+          .as("dispatched after the backoff")
+          .isAfterOrEqualTo(firstRetryAt.minus(TIMER_SLACK));
       second.starts().fails(Kind.TIMEOUT, "no answer");
       Instant secondRetryAt = journal.next(AttemptFailed.class).nextRetryAt();
       assertThat(secondRetryAt).isEqualTo(second.finishedAt.plus(retry.base().multipliedBy(2)));
@@ -389,7 +423,8 @@ class ReportJobTest {
 
       takeCall(1, 1).starts().fails(Kind.CONNECTION, "connection reset");
       assertThat(journal.next(AttemptFailed.class).nextRetryAt())
-          .as("the next step has a retry budget of its own").isNotNull();
+          .as("the next step has a retry budget of its own")
+          .isNotNull();
     }
 
     @Test
@@ -415,12 +450,15 @@ class ReportJobTest {
         assertThat(journal.next(AttemptFailed.class).nextRetryAt()).isNotNull();
       }
 
-      Caller last = takeCall(0, MAX_RETRIES + 1).starts().fails(Kind.SERVER_ERROR, "500 still broken");
+      Caller last =
+          takeCall(0, MAX_RETRIES + 1).starts().fails(Kind.SERVER_ERROR, "500 still broken");
 
       String lastError = "SERVER_ERROR: 500 still broken";
       List<Event> events = journal.nextEvents(AttemptFailed.class, JobFailed.class);
       assertThat(events.get(0))
-          .isEqualTo(new AttemptFailed(0, MAX_RETRIES + 1, lastError, last.startedAt, last.finishedAt, null));
+          .isEqualTo(
+              new AttemptFailed(
+                  0, MAX_RETRIES + 1, lastError, last.startedAt, last.finishedAt, null));
       JobFailed failed = (JobFailed) events.get(1);
       assertThat(failed.error()).contains(STEPS.get(0), lastError).doesNotContain("503");
       assertThat(failed.at()).isEqualTo(last.finishedAt);
@@ -437,7 +475,9 @@ class ReportJobTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Kind.class, names = {"BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN"})
+    @EnumSource(
+        value = Kind.class,
+        names = {"BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN"})
     void aPermanentFailureFailsTheJobAtOnceWithTheProvidersMessage(Kind kind) {
       givenSubmittedJob(FAST_RETRIES);
       completeSteps(1);
@@ -445,8 +485,10 @@ class ReportJobTest {
       Caller call = takeCall(1, 1).starts().fails(kind, "invalid x-api-key");
 
       List<Event> events = journal.nextEvents(AttemptFailed.class, JobFailed.class);
-      assertThat(events.get(0)).isEqualTo(
-          new AttemptFailed(1, 1, kind + ": invalid x-api-key", call.startedAt, call.finishedAt, null));
+      assertThat(events.get(0))
+          .isEqualTo(
+              new AttemptFailed(
+                  1, 1, kind + ": invalid x-api-key", call.startedAt, call.finishedAt, null));
       assertThat(((JobFailed) events.get(1)).error()).contains(STEPS.get(1), "invalid x-api-key");
       JobView job = view();
       assertThat(job.state()).isEqualTo(FAILURE);
@@ -506,7 +548,9 @@ class ReportJobTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = JobState.class, names = {"SUCCESS", "FAILURE"})
+    @EnumSource(
+        value = JobState.class,
+        names = {"SUCCESS", "FAILURE"})
     void cancellingAFinishedJobIsRefused(JobState outcome) {
       givenSubmittedJob(SLOW_RETRIES);
       finishAs(outcome);
@@ -527,7 +571,10 @@ class ReportJobTest {
       Caller current = takeCall(0, 1).starts();
 
       current.forgedFor(1, 1).starts().succeeds("an answer for a step not yet run");
-      current.forgedFor(0, 2).starts().fails(Kind.BAD_REQUEST, "an answer for an attempt not yet made");
+      current
+          .forgedFor(0, 2)
+          .starts()
+          .fails(Kind.BAD_REQUEST, "an answer for an attempt not yet made");
 
       JobView job = view();
       assertThat(job.state()).isEqualTo(STARTED);
@@ -557,7 +604,8 @@ class ReportJobTest {
     @Test
     void aLateAnswerOfAnAttemptThatAlreadyFailedIsIgnored() {
       givenSubmittedJob(FAST_RETRIES);
-      Caller first = takeCall(0, 1).starts().fails(Kind.TIMEOUT, "no answer within the call timeout");
+      Caller first =
+          takeCall(0, 1).starts().fails(Kind.TIMEOUT, "no answer within the call timeout");
       journal.next(AttemptFailed.class);
       Caller second = takeCall(0, 2);
 
@@ -566,7 +614,8 @@ class ReportJobTest {
       assertThat(view().steps().get(0).state()).isNotEqualTo(SUCCESS);
       journal.assertNothingNew();
       second.starts().succeeds(output(0));
-      assertThat(journal.next(StepCompleted.class)).extracting(StepCompleted::attempt, StepCompleted::output)
+      assertThat(journal.next(StepCompleted.class))
+          .extracting(StepCompleted::attempt, StepCompleted::output)
           .containsExactly(2, output(0));
     }
   }
@@ -586,7 +635,8 @@ class ReportJobTest {
       assertThat(lost.attempt()).isEqualTo(1);
       assertThat(lost.error()).startsWith("INTERRUPTED");
       Caller again = takeCall(2, 2);
-      assertThat(again.request.prompt()).as("earlier outputs recovered from the journal")
+      assertThat(again.request.prompt())
+          .as("earlier outputs recovered from the journal")
           .contains(output(0), output(1));
       pool.expectNoMessage(QUIET);
       again.starts().succeeds(REPORT);
@@ -629,7 +679,8 @@ class ReportJobTest {
       for (int attempt = 1; attempt <= MAX_RETRIES + 1; attempt++) {
         takeCall(0, attempt).starts(); // ... and the node dies during the call
         entity.restart();
-        if (attempt <= MAX_RETRIES) assertThat(journal.next(AttemptFailed.class).nextRetryAt()).isNotNull();
+        if (attempt <= MAX_RETRIES)
+          assertThat(journal.next(AttemptFailed.class).nextRetryAt()).isNotNull();
       }
 
       pool.expectMessageClass(LlmCallerPool.CancelCalls.class); // from the last copy that stopped
@@ -637,7 +688,8 @@ class ReportJobTest {
       assertThat(((AttemptFailed) end.get(0)).attempt()).isEqualTo(MAX_RETRIES + 1);
       JobView job = view();
       assertThat(job.state()).isEqualTo(FAILURE);
-      assertThat(job.error()).contains("INTERRUPTED", "gave up after " + (MAX_RETRIES + 1) + " attempts");
+      assertThat(job.error())
+          .contains("INTERRUPTED", "gave up after " + (MAX_RETRIES + 1) + " attempts");
       pool.expectNoMessage(QUIET);
     }
 
@@ -653,11 +705,15 @@ class ReportJobTest {
       assertThat(job.state()).isEqualTo(RETRY);
       assertThat(job.nextRetryAt()).isEqualTo(retryAt);
       Caller retried = takeCall(0, 2);
-      assertThat(retried.startedAt).as("not before the retry time").isAfterOrEqualTo(retryAt.minus(TIMER_SLACK));
+      assertThat(retried.startedAt)
+          .as("not before the retry time")
+          .isAfterOrEqualTo(retryAt.minus(TIMER_SLACK));
     }
 
     @ParameterizedTest
-    @EnumSource(value = JobState.class, names = {"SUCCESS", "FAILURE", "REVOKED"})
+    @EnumSource(
+        value = JobState.class,
+        names = {"SUCCESS", "FAILURE", "REVOKED"})
     void aRestartOfAFinishedJobDispatchesNothing(JobState outcome) {
       givenSubmittedJob(FAST_RETRIES);
       finishAs(outcome);
@@ -682,8 +738,11 @@ class ReportJobTest {
       Caller last = completeJob();
 
       ActorRef<?> passivated = expectPassivation();
-      assertThat(Duration.between(last.finishedAt, Instant.now())).isGreaterThanOrEqualTo(idle.minus(TIMER_SLACK));
-      assertThat(passivated.path()).as("the job entity itself").isEqualTo(last.replyTo.path().parent());
+      assertThat(Duration.between(last.finishedAt, Instant.now()))
+          .isGreaterThanOrEqualTo(idle.minus(TIMER_SLACK));
+      assertThat(passivated.path())
+          .as("the job entity itself")
+          .isEqualTo(last.replyTo.path().parent());
     }
   }
 
@@ -691,11 +750,19 @@ class ReportJobTest {
 
   /** Spawns the job entity (nothing submitted yet) with this test's steps and policy. */
   private void startEntity(RetryPolicy retry, Duration finishedIdleTimeout) {
-    JobSettings settings = new JobSettings(STEPS, 200, finishedIdleTimeout, retry,
-        new JobSettings.Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
-    entity = EventSourcedBehaviorTestKit.create(kit.system(),
-        ReportJob.create(jobId, shard.ref(), new ReportJob.Deps(settings, pool.ref(), poolMetrics, NODE)),
-        EventSourcedBehaviorTestKit.enabledSerializationSettings());
+    JobSettings settings =
+        new JobSettings(
+            STEPS,
+            200,
+            finishedIdleTimeout,
+            retry,
+            new JobSettings.Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
+    entity =
+        EventSourcedBehaviorTestKit.create(
+            kit.system(),
+            ReportJob.create(
+                jobId, shard.ref(), new ReportJob.Deps(settings, pool.ref(), poolMetrics, NODE)),
+            EventSourcedBehaviorTestKit.enabledSerializationSettings());
     journal = new Journal(PersistenceId.of(ReportJob.TYPE_KEY.name(), jobId).id());
     // The entity recovers at once, finds nothing and asks to leave (under sharding, a Submit
     // that started it is handled before that); this test's commands come after.
@@ -712,7 +779,8 @@ class ReportJobTest {
     assertThat(submit(STARTUP, PROVIDER).replyOfType(Accepted.class).created()).isTrue();
   }
 
-  private CommandResultWithReply<Command, Event, State, SubmitReply> submit(String startup, String provider) {
+  private CommandResultWithReply<Command, Event, State, SubmitReply> submit(
+      String startup, String provider) {
     return run(replyTo -> new ReportJob.Submit(startup, provider, IDEMPOTENCY_KEY, null, replyTo));
   }
 
@@ -729,14 +797,16 @@ class ReportJobTest {
   }
 
   /** Runs a client command; the events it persisted count as read. */
-  private <R> CommandResultWithReply<Command, Event, State, R> run(Function<ActorRef<R>, Command> command) {
+  private <R> CommandResultWithReply<Command, Event, State, R> run(
+      Function<ActorRef<R>, Command> command) {
     CommandResultWithReply<Command, Event, State, R> result = entity.runCommand(command);
     journal.consumed(result.events());
     return result;
   }
 
   private ActorRef<?> expectPassivation() {
-    ClusterSharding.Passivate<?> passivate = shard.expectMessageClass(ClusterSharding.Passivate.class, DEADLINE);
+    ClusterSharding.Passivate<?> passivate =
+        shard.expectMessageClass(ClusterSharding.Passivate.class, DEADLINE);
     return passivate.entity();
   }
 
@@ -752,19 +822,39 @@ class ReportJobTest {
 
   /** The pool receives the job's next call, for exactly this step and attempt. */
   private Caller takeCall(int step, int attempt) {
-    CallMessages.Call call = pool.fishForMessage(DEADLINE, "the job's next call", m ->
-        m instanceof LlmCallerPool.Submit ? FishingOutcomes.complete() : FishingOutcomes.continueAndIgnore())
-        .stream().map(LlmCallerPool.Submit.class::cast).findFirst().orElseThrow().call();
-    assertThat(call.request()).as("call dispatched to the pool")
-        .extracting(LlmRequest::jobId, LlmRequest::step, LlmRequest::stepName, LlmRequest::attempt,
+    CallMessages.Call call =
+        pool
+            .fishForMessage(
+                DEADLINE,
+                "the job's next call",
+                m ->
+                    m instanceof LlmCallerPool.Submit
+                        ? FishingOutcomes.complete()
+                        : FishingOutcomes.continueAndIgnore())
+            .stream()
+            .map(LlmCallerPool.Submit.class::cast)
+            .findFirst()
+            .orElseThrow()
+            .call();
+    assertThat(call.request())
+        .as("call dispatched to the pool")
+        .extracting(
+            LlmRequest::jobId,
+            LlmRequest::step,
+            LlmRequest::stepName,
+            LlmRequest::attempt,
             LlmRequest::provider)
         .containsExactly(jobId, step, STEPS.get(step), attempt, PROVIDER);
     return new Caller(call.replyTo(), call.request(), step, attempt);
   }
 
-  /** Steps 0 .. count-1 (not the last) each succeed at their first attempt; returns their callers. */
+  /**
+   * Steps 0 .. count-1 (not the last) each succeed at their first attempt; returns their callers.
+   */
   private List<Caller> completeSteps(int count) {
-    assertThat(count).as("the last step also finishes the job: use completeJob").isLessThanOrEqualTo(SYNTHESIS);
+    assertThat(count)
+        .as("the last step also finishes the job: use completeJob")
+        .isLessThanOrEqualTo(SYNTHESIS);
     List<Caller> callers = new ArrayList<>();
     int first = journal.completedSteps();
     for (int step = first; step < first + count; step++) {
@@ -782,7 +872,9 @@ class ReportJobTest {
     return last;
   }
 
-  /** Brings the freshly submitted job to an end: all steps done, a permanent failure, or a cancel. */
+  /**
+   * Brings the freshly submitted job to an end: all steps done, a permanent failure, or a cancel.
+   */
   private void finishAs(JobState outcome) {
     switch (outcome) {
       case SUCCESS -> completeJob();
@@ -806,14 +898,19 @@ class ReportJobTest {
     return all;
   }
 
-  /** Plays the caller actor that took one call of the job: it reports start, then success or failure. */
+  /**
+   * Plays the caller actor that took one call of the job: it reports start, then success or
+   * failure.
+   */
   private final class Caller {
     final ActorRef<CallMessages.CallResult> replyTo;
     final LlmRequest request;
     final int step;
     final int attempt;
+
     /** When the caller took the call, which is when it reports having started it. */
     final Instant startedAt = Instant.now();
+
     Instant finishedAt;
 
     Caller(ActorRef<CallMessages.CallResult> replyTo, LlmRequest request, int step, int attempt) {
@@ -828,11 +925,14 @@ class ReportJobTest {
       return new Caller(replyTo, null, otherStep, otherAttempt);
     }
 
-    /** Reports the start; for the job's current call, the start is journaled before anything else. */
+    /**
+     * Reports the start; for the job's current call, the start is journaled before anything else.
+     */
     Caller starts() {
       replyTo.tell(new CallMessages.CallStarted(jobId, step, attempt, startedAt));
       if (request != null) {
-        assertThat(journal.next(AttemptStarted.class)).extracting(AttemptStarted::step, AttemptStarted::attempt)
+        assertThat(journal.next(AttemptStarted.class))
+            .extracting(AttemptStarted::step, AttemptStarted::attempt)
             .containsExactly(step, attempt);
       }
       return this;
@@ -840,14 +940,16 @@ class ReportJobTest {
 
     Caller succeeds(String text) {
       finishedAt = Instant.now();
-      replyTo.tell(new CallMessages.CallSucceeded(jobId, step, attempt, text, startedAt, finishedAt));
+      replyTo.tell(
+          new CallMessages.CallSucceeded(jobId, step, attempt, text, startedAt, finishedAt));
       return this;
     }
 
     Caller fails(Kind kind, String message, Duration retryAfter) {
       finishedAt = Instant.now();
       LlmCallException failure = new LlmCallException(kind, message, retryAfter);
-      replyTo.tell(new CallMessages.CallFailed(jobId, step, attempt, failure, startedAt, finishedAt));
+      replyTo.tell(
+          new CallMessages.CallFailed(jobId, step, attempt, failure, startedAt, finishedAt));
       return this;
     }
 
@@ -859,8 +961,8 @@ class ReportJobTest {
   // ================================================================ reading the journal
 
   /**
-   * What the entity persisted, read in order. Every event read is also checked to survive the
-   * CBOR round trip, since events persisted by call answers do not pass through runCommand.
+   * What the entity persisted, read in order. Every event read is also checked to survive the CBOR
+   * round trip, since events persisted by call answers do not pass through runCommand.
    */
   private final class Journal {
     private final String persistenceId;
@@ -878,11 +980,17 @@ class ReportJobTest {
 
     /** Waits for the next events, which must be of exactly these types, in this order. */
     List<Event> nextEvents(Class<?>... types) {
-      List<Object> all = waiter.awaitAssert(DEADLINE, POLL, () -> {
-        List<Object> now = stored();
-        assertThat(now.size()).as("events persisted so far: %s", now).isGreaterThanOrEqualTo(read + types.length);
-        return now;
-      });
+      List<Object> all =
+          waiter.awaitAssert(
+              DEADLINE,
+              POLL,
+              () -> {
+                List<Object> now = stored();
+                assertThat(now.size())
+                    .as("events persisted so far: %s", now)
+                    .isGreaterThanOrEqualTo(read + types.length);
+                return now;
+              });
       List<Object> fresh = all.subList(read, read + types.length);
       assertThat(fresh).as("next events").extracting(Object::getClass).containsExactly(types);
       read += types.length;
@@ -896,19 +1004,24 @@ class ReportJobTest {
 
     /** A client command's events, already read by the testkit: they must be the unread ones. */
     void consumed(List<Event> events) {
-      assertThat(stored().subList(read, read + events.size())).as("events unread before the command")
+      assertThat(stored().subList(read, read + events.size()))
+          .as("events unread before the command")
           .containsExactlyElementsOf(events);
       read += events.size();
     }
 
-    /** Only meaningful after a client command (a Get), which the entity handles after earlier messages. */
+    /**
+     * Only meaningful after a client command (a Get), which the entity handles after earlier
+     * messages.
+     */
     void assertNothingNew() {
       List<Object> all = stored();
       assertThat(all.subList(read, all.size())).as("events persisted unexpectedly").isEmpty();
     }
 
     int completedSteps() {
-      return (int) stored().subList(0, read).stream().filter(StepCompleted.class::isInstance).count();
+      return (int)
+          stored().subList(0, read).stream().filter(StepCompleted.class::isInstance).count();
     }
   }
 }

@@ -6,14 +6,17 @@ import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 class RetryPolicyTest {
-  private final RetryPolicy policy = new RetryPolicy(3, Duration.ofSeconds(2), Duration.ofSeconds(300), 0.5);
+  private final RetryPolicy policy =
+      new RetryPolicy(3, Duration.ofSeconds(2), Duration.ofSeconds(300), 0.5);
 
   @Test
   void backoffDoublesPerRetryWithinItsJitterBand() {
     for (int retry = 1; retry <= 5; retry++) {
       long full = 2000L << (retry - 1);
       for (int i = 0; i < 200; i++) {
-        assertThat(policy.delay(retry, null).toMillis()).as("retry %d", retry).isBetween(full / 2, full);
+        assertThat(policy.delay(retry, null).toMillis())
+            .as("retry %d", retry)
+            .isBetween(full / 2, full);
       }
     }
   }
@@ -26,7 +29,11 @@ class RetryPolicyTest {
 
   @Test
   void jitterSpreadsRetriesOfManyJobs() {
-    long distinct = java.util.stream.IntStream.range(0, 100).mapToLong(i -> policy.delay(3, null).toMillis()).distinct().count();
+    long distinct =
+        java.util.stream.IntStream.range(0, 100)
+            .mapToLong(i -> policy.delay(3, null).toMillis())
+            .distinct()
+            .count();
     assertThat(distinct).isGreaterThan(20);
   }
 

@@ -1,13 +1,12 @@
 package io.reportcluster.node.llm;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.reportcluster.node.llm.provider.LlmCall;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmProvider;
 import io.reportcluster.node.llm.provider.LlmRequest;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
-
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.reportcluster.node.testkit.Await;
 import io.reportcluster.node.testkit.RecordingProvider;
 import java.time.Duration;
@@ -32,14 +31,16 @@ class LlmCallerPoolTest {
   }
 
   /**
-   * A provider whose calls finish only when the test says so; "crash" prompts throw an
-   * exception, "error" prompts an Error. A cancelled call stops at once, unless the test holds
-   * cancellations ({@link #holdCancels}), then it stops when the test says so.
+   * A provider whose calls finish only when the test says so; "crash" prompts throw an exception,
+   * "error" prompts an Error. A cancelled call stops at once, unless the test holds cancellations
+   * ({@link #holdCancels}), then it stops when the test says so.
    */
   static final class GatedProvider implements LlmProvider {
     final LinkedBlockingQueue<CompletableFuture<String>> pending = new LinkedBlockingQueue<>();
+
     /** One per cancel asked for: complete it to say the call stopped. */
     final LinkedBlockingQueue<CompletableFuture<Void>> cancels = new LinkedBlockingQueue<>();
+
     volatile boolean holdCancels;
 
     @Override
@@ -62,7 +63,8 @@ class LlmCallerPoolTest {
         @Override
         public CompletionStage<Void> cancel() {
           pending.remove(f);
-          f.completeExceptionally(new LlmCallException(LlmCallException.Kind.CANCELLED, "cancelled"));
+          f.completeExceptionally(
+              new LlmCallException(LlmCallException.Kind.CANCELLED, "cancelled"));
           CompletableFuture<Void> stopped = new CompletableFuture<>();
           cancels.add(stopped);
           if (!holdCancels) stopped.complete(null);
@@ -83,19 +85,31 @@ class LlmCallerPoolTest {
   private record Pool(ActorRef<LlmCallerPool.Command> ref, PoolMetrics metrics) {}
 
   private static Pool pool(LlmProvider provider, int callers, Duration callTimeout) {
-    LlmCallerPool.Settings settings = new LlmCallerPool.Settings(
-        callers, 1000, callTimeout, Duration.ofSeconds(5), Duration.ofSeconds(5), Duration.ofMillis(50),
-        Duration.ofMillis(200), 0.0);
+    LlmCallerPool.Settings settings =
+        new LlmCallerPool.Settings(
+            callers,
+            1000,
+            callTimeout,
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(5),
+            Duration.ofMillis(50),
+            Duration.ofMillis(200),
+            0.0);
     PoolMetrics metrics = new PoolMetrics(callers, 1000);
-    return new Pool(testKit.spawn(LlmCallerPool.create(settings, ProviderRegistry.of(provider), metrics)), metrics);
+    return new Pool(
+        testKit.spawn(LlmCallerPool.create(settings, ProviderRegistry.of(provider), metrics)),
+        metrics);
   }
 
-  private static LlmCallerPool.Submit call(String jobId, String prompt, ActorRef<CallMessages.CallResult> replyTo) {
-    return new LlmCallerPool.Submit(new CallMessages.Call(
-        new LlmRequest(jobId, "Acme", 0, "market", 1, "gated", prompt), replyTo));
+  private static LlmCallerPool.Submit call(
+      String jobId, String prompt, ActorRef<CallMessages.CallResult> replyTo) {
+    return new LlmCallerPool.Submit(
+        new CallMessages.Call(
+            new LlmRequest(jobId, "Acme", 0, "market", 1, "gated", prompt), replyTo));
   }
 
-  private static List<CallMessages.CallResult> finishedOnly(TestProbe<CallMessages.CallResult> probe, int n) {
+  private static List<CallMessages.CallResult> finishedOnly(
+      TestProbe<CallMessages.CallResult> probe, int n) {
     List<CallMessages.CallResult> out = new ArrayList<>();
     while (out.size() < n) {
       CallMessages.CallResult r = probe.receiveMessage(Duration.ofSeconds(10));
@@ -114,7 +128,10 @@ class LlmCallerPoolTest {
     for (int i = 0; i < 50; i++) pool.ref().tell(call("job-" + i, "p", probe.ref()));
 
     Await.until(Duration.ofSeconds(5), "4 calls in flight", () -> provider.inFlight() == 4);
-    Await.until(Duration.ofSeconds(5), "46 calls visible in the queue", () -> pool.metrics().queueDepth() == 46);
+    Await.until(
+        Duration.ofSeconds(5),
+        "46 calls visible in the queue",
+        () -> pool.metrics().queueDepth() == 46);
     assertThat(pool.metrics().inFlight()).isEqualTo(4);
 
     // Drain in waves; the provider measures concurrency itself.
@@ -150,7 +167,10 @@ class LlmCallerPoolTest {
     // Both callers serve again: the crashed one came back after its backoff.
     pool.ref().tell(call("job-a", "p", probe.ref()));
     pool.ref().tell(call("job-b", "p", probe.ref()));
-    Await.until(Duration.ofSeconds(5), "2 calls in flight after the restart", () -> provider.inFlight() == 2);
+    Await.until(
+        Duration.ofSeconds(5),
+        "2 calls in flight after the restart",
+        () -> provider.inFlight() == 2);
     gate.releaseAll();
     assertThat(finishedOnly(probe, 2)).allMatch(r -> r instanceof CallMessages.CallSucceeded);
     assertThat(pool.metrics().inFlight()).isZero();
@@ -165,11 +185,17 @@ class LlmCallerPoolTest {
     pool.ref().tell(call("job-hung", "p", probe.ref()));
     CallMessages.CallResult r = finishedOnly(probe, 1).get(0);
     assertThat(r).isInstanceOf(CallMessages.CallFailed.class);
-    assertThat(((CallMessages.CallFailed) r).failure().kind()).isEqualTo(LlmCallException.Kind.TIMEOUT);
+    assertThat(((CallMessages.CallFailed) r).failure().kind())
+        .isEqualTo(LlmCallException.Kind.TIMEOUT);
 
-    assertThat(gate.cancels).as("the hung call was cancelled at the provider, not abandoned").hasSize(1);
+    assertThat(gate.cancels)
+        .as("the hung call was cancelled at the provider, not abandoned")
+        .hasSize(1);
     pool.ref().tell(call("job-next", "p", probe.ref()));
-    Await.until(Duration.ofSeconds(5), "the single caller takes the next call", () -> gate.pending.size() == 1);
+    Await.until(
+        Duration.ofSeconds(5),
+        "the single caller takes the next call",
+        () -> gate.pending.size() == 1);
     gate.releaseAll();
     assertThat(finishedOnly(probe, 1).get(0)).isInstanceOf(CallMessages.CallSucceeded.class);
   }
@@ -193,7 +219,9 @@ class LlmCallerPoolTest {
     Await.until(Duration.ofSeconds(5), "second call", () -> gate.pending.size() == 1);
     gate.releaseAll();
     finishedOnly(probe, 2);
-    assertThat(provider.calls()).extracting(LlmRequest::jobId).containsExactly("job-running", "job-kept");
+    assertThat(provider.calls())
+        .extracting(LlmRequest::jobId)
+        .containsExactly("job-running", "job-kept");
   }
 
   @Test
@@ -206,8 +234,12 @@ class LlmCallerPoolTest {
 
     pool.ref().tell(call("job-slow", "p", probe.ref()));
     pool.ref().tell(call("job-next", "p", probe.ref()));
-    CompletableFuture<Void> stop = Await.value(Duration.ofSeconds(5), "the timed-out call is cancelled",
-        gate.cancels::peek, c -> c != null);
+    CompletableFuture<Void> stop =
+        Await.value(
+            Duration.ofSeconds(5),
+            "the timed-out call is cancelled",
+            gate.cancels::peek,
+            c -> c != null);
 
     // Until the provider says the call stopped, the caller stays busy: no retry runs beside it,
     // the job is not told yet, and the next call waits.
@@ -220,8 +252,10 @@ class LlmCallerPoolTest {
     stop.complete(null);
     CallMessages.CallResult r = finishedOnly(probe, 1).get(0);
     assertThat(r).isInstanceOf(CallMessages.CallFailed.class);
-    assertThat(((CallMessages.CallFailed) r).failure().kind()).isEqualTo(LlmCallException.Kind.TIMEOUT);
-    Await.until(Duration.ofSeconds(5), "the caller takes the next call", () -> gate.pending.size() == 1);
+    assertThat(((CallMessages.CallFailed) r).failure().kind())
+        .isEqualTo(LlmCallException.Kind.TIMEOUT);
+    Await.until(
+        Duration.ofSeconds(5), "the caller takes the next call", () -> gate.pending.size() == 1);
     assertThat(provider.cancelled()).extracting(LlmRequest::jobId).containsExactly("job-slow");
     assertThat(provider.maxInFlight()).isEqualTo(1);
     gate.releaseAll();
@@ -238,7 +272,10 @@ class LlmCallerPoolTest {
     Await.until(Duration.ofSeconds(5), "the call runs", () -> gate.pending.size() == 1);
     pool.ref().tell(new LlmCallerPool.CancelCalls("job-running", null));
 
-    Await.until(Duration.ofSeconds(5), "the provider saw the cancel", () -> provider.cancelled().size() == 1);
+    Await.until(
+        Duration.ofSeconds(5),
+        "the provider saw the cancel",
+        () -> provider.cancelled().size() == 1);
     Await.until(Duration.ofSeconds(5), "the caller is free", () -> pool.metrics().inFlight() == 0);
     assertThat(pool.metrics().callsCancelled()).isEqualTo(1);
     // The job hears nothing after the start: a cancelled call is not news.
@@ -261,7 +298,10 @@ class LlmCallerPoolTest {
     Await.until(Duration.ofSeconds(5), "two queued", () -> pool.metrics().queueDepth() == 2);
 
     pool.ref().tell(new LlmCallerPool.CancelCalls("job-moved", oldCopy.ref()));
-    Await.until(Duration.ofSeconds(5), "the old copy's call left the queue", () -> pool.metrics().queueDepth() == 1);
+    Await.until(
+        Duration.ofSeconds(5),
+        "the old copy's call left the queue",
+        () -> pool.metrics().queueDepth() == 1);
     gate.releaseAll();
     Await.until(Duration.ofSeconds(5), "the new copy's call runs", () -> gate.pending.size() == 1);
     gate.releaseAll();
@@ -297,12 +337,19 @@ class LlmCallerPoolTest {
     TestProbe<CallMessages.CallResult> probe = testKit.createTestProbe();
 
     for (int i = 0; i < 5; i++) pool.ref().tell(call("job-" + i, "p", probe.ref()));
-    Await.until(Duration.ofSeconds(5), "two run, three wait", () -> gate.pending.size() == 2
-        && pool.metrics().queueDepth() == 3);
+    Await.until(
+        Duration.ofSeconds(5),
+        "two run, three wait",
+        () -> gate.pending.size() == 2 && pool.metrics().queueDepth() == 3);
     pool.ref().tell(new LlmCallerPool.Abort("test"));
 
-    Await.until(Duration.ofSeconds(5), "both running calls cancelled", () -> provider.cancelled().size() == 2);
-    Await.until(Duration.ofSeconds(5), "nothing in flight or queued",
+    Await.until(
+        Duration.ofSeconds(5),
+        "both running calls cancelled",
+        () -> provider.cancelled().size() == 2);
+    Await.until(
+        Duration.ofSeconds(5),
+        "nothing in flight or queued",
         () -> pool.metrics().inFlight() == 0 && pool.metrics().queueDepth() == 0);
     pool.ref().tell(call("job-late", "p", probe.ref()));
     probe.expectMessageClass(CallMessages.CallStarted.class);

@@ -1,11 +1,10 @@
 package io.reportcluster.node.llm;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmRequest;
 import io.reportcluster.node.llm.provider.SimulatedProvider;
-
-import static org.assertj.core.api.Assertions.assertThat;
-
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.Map;
@@ -16,9 +15,11 @@ import org.junit.jupiter.api.Test;
 
 class SimulatedProviderTest {
 
-  private static SimulatedProvider provider(long seed, double timeouts, double limits, double errors, double bad) {
-    return new SimulatedProvider(new SimulatedProvider.Settings(
-        seed, Duration.ZERO, 0, timeouts, limits, errors, bad, Duration.ofSeconds(7)));
+  private static SimulatedProvider provider(
+      long seed, double timeouts, double limits, double errors, double bad) {
+    return new SimulatedProvider(
+        new SimulatedProvider.Settings(
+            seed, Duration.ZERO, 0, timeouts, limits, errors, bad, Duration.ofSeconds(7)));
   }
 
   private static LlmRequest request(String job, int step, String stepName, int attempt) {
@@ -27,8 +28,12 @@ class SimulatedProviderTest {
 
   @Test
   void answersReadableTextThatNamesTheStartup() throws Exception {
-    String text = provider(1, 0, 0, 0, 0).start(request("j", 0, "market", 1)).answer()
-        .toCompletableFuture().get(1, TimeUnit.SECONDS);
+    String text =
+        provider(1, 0, 0, 0, 0)
+            .start(request("j", 0, "market", 1))
+            .answer()
+            .toCompletableFuture()
+            .get(1, TimeUnit.SECONDS);
     assertThat(text).contains("TeslaAI").hasSizeGreaterThan(40);
   }
 
@@ -44,9 +49,13 @@ class SimulatedProviderTest {
     }
     // 10% each, 60% answers, within a generous statistical margin.
     assertThat(counts.get(SimulatedProvider.Outcome.ANSWER)).isBetween(5_600, 6_400);
-    for (var failure : new SimulatedProvider.Outcome[] {SimulatedProvider.Outcome.TIMEOUT,
-        SimulatedProvider.Outcome.RATE_LIMITED, SimulatedProvider.Outcome.SERVER_ERROR,
-        SimulatedProvider.Outcome.BAD_REQUEST}) {
+    for (var failure :
+        new SimulatedProvider.Outcome[] {
+          SimulatedProvider.Outcome.TIMEOUT,
+          SimulatedProvider.Outcome.RATE_LIMITED,
+          SimulatedProvider.Outcome.SERVER_ERROR,
+          SimulatedProvider.Outcome.BAD_REQUEST
+        }) {
       assertThat(counts.get(failure)).as("%s", failure).isBetween(800, 1_200);
     }
   }
@@ -56,7 +65,8 @@ class SimulatedProviderTest {
     SimulatedProvider p = provider(7, 0, 0.5, 0, 0);
     long differing = 0;
     for (int i = 0; i < 200; i++) {
-      if (p.outcomeOf(request("job-" + i, 0, "market", 1)) != p.outcomeOf(request("job-" + i, 0, "market", 2))) differing++;
+      if (p.outcomeOf(request("job-" + i, 0, "market", 1))
+          != p.outcomeOf(request("job-" + i, 0, "market", 2))) differing++;
     }
     assertThat(differing).isGreaterThan(50);
   }
@@ -66,7 +76,8 @@ class SimulatedProviderTest {
     LlmCallException limited = failure(provider(1, 0, 1, 0, 0));
     assertThat(limited.kind()).isEqualTo(LlmCallException.Kind.RATE_LIMITED);
     assertThat(limited.retryAfter()).isEqualTo(Duration.ofSeconds(7));
-    assertThat(failure(provider(1, 0, 0, 1, 0)).kind()).isEqualTo(LlmCallException.Kind.SERVER_ERROR);
+    assertThat(failure(provider(1, 0, 0, 1, 0)).kind())
+        .isEqualTo(LlmCallException.Kind.SERVER_ERROR);
     LlmCallException bad = failure(provider(1, 0, 0, 0, 1));
     assertThat(bad.kind()).isEqualTo(LlmCallException.Kind.BAD_REQUEST);
     assertThat(bad.retryable()).isFalse();
@@ -74,17 +85,21 @@ class SimulatedProviderTest {
 
   @Test
   void aSimulatedTimeoutNeverAnswers() {
-    CompletableFuture<String> f = provider(1, 1, 0, 0, 0).start(request("j", 0, "market", 1)).answer().toCompletableFuture();
+    CompletableFuture<String> f =
+        provider(1, 1, 0, 0, 0).start(request("j", 0, "market", 1)).answer().toCompletableFuture();
     assertThat(f).isNotDone();
   }
 
   @Test
   void latencyFollowsTheConfiguredMedian() throws Exception {
-    SimulatedProvider p = new SimulatedProvider(new SimulatedProvider.Settings(
-        3, Duration.ofMillis(100), 0, 0, 0, 0, 0, Duration.ZERO));
+    SimulatedProvider p =
+        new SimulatedProvider(
+            new SimulatedProvider.Settings(
+                3, Duration.ofMillis(100), 0, 0, 0, 0, 0, Duration.ZERO));
     long start = System.nanoTime();
     p.start(request("j", 0, "market", 1)).answer().toCompletableFuture().get(5, TimeUnit.SECONDS);
-    assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(95));
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .isGreaterThanOrEqualTo(Duration.ofMillis(95));
   }
 
   private static LlmCallException failure(SimulatedProvider p) {

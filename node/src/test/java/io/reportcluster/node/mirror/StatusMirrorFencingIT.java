@@ -1,12 +1,10 @@
 package io.reportcluster.node.mirror;
 
-import io.reportcluster.node.redis.RedisKeys;
-
-import io.reportcluster.node.redis.RedisConnections;
-
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.reportcluster.node.redis.RedisConnections;
+import io.reportcluster.node.redis.RedisKeys;
 import io.reportcluster.node.testkit.Await;
 import io.reportcluster.node.testkit.TestRedis;
 import io.reportcluster.protocol.Api.JobView;
@@ -20,9 +18,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The mirror keeps the newest copy of a job: a node that was frozen and wakes after the job
- * moved (lower journal sequence number, or same number from an older incarnation) cannot
- * write its stale view over the new owner's.
+ * The mirror keeps the newest copy of a job: a node that was frozen and wakes after the job moved
+ * (lower journal sequence number, or same number from an older incarnation) cannot write its stale
+ * view over the new owner's.
  */
 class StatusMirrorFencingIT {
   private TestRedis redis;
@@ -32,11 +30,23 @@ class StatusMirrorFencingIT {
   @BeforeEach
   void connect() {
     redis = new TestRedis();
-    connections = new RedisConnections(redis.url(), new RedisKeys(redis.prefix()), Duration.ofSeconds(2), Duration.ofMillis(200));
+    connections =
+        new RedisConnections(
+            redis.url(),
+            new RedisKeys(redis.prefix()),
+            Duration.ofSeconds(2),
+            Duration.ofMillis(200));
     connections.start();
     Await.until(Duration.ofSeconds(10), "Redis connected", connections::isUp);
     SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    mirror = new RedisStatusMirror(connections, Duration.ofHours(1), Duration.ofSeconds(10), 100, registry, registry.timer("lag"));
+    mirror =
+        new RedisStatusMirror(
+            connections,
+            Duration.ofHours(1),
+            Duration.ofSeconds(10),
+            100,
+            registry,
+            registry.timer("lag"));
   }
 
   @AfterEach
@@ -47,7 +57,21 @@ class StatusMirrorFencingIT {
 
   private static JobView view(JobState state, String node) {
     Instant now = Instant.now();
-    return new JobView("job-1", "Acme", "simulated", state, 1, null, List.of(), null, null, node, now, now, null, null);
+    return new JobView(
+        "job-1",
+        "Acme",
+        "simulated",
+        state,
+        1,
+        null,
+        List.of(),
+        null,
+        null,
+        node,
+        now,
+        now,
+        null,
+        null);
   }
 
   private Map<String, String> hash() {

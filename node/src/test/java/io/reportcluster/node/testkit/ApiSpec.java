@@ -32,20 +32,21 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
 
 /**
- * What the REST API specs share: the REST API of a node, as a client sees it, on a real node
- * on a private PostgreSQL schema, over real HTTP on loopback. Every answer is checked for its
- * status, its JSON content type and its body; every error is {@code {"error": code, "detail":
- * ...}}, never a stack trace.
+ * What the REST API specs share: the REST API of a node, as a client sees it, on a real node on a
+ * private PostgreSQL schema, over real HTTP on loopback. Every answer is checked for its status,
+ * its JSON content type and its body; every error is {@code {"error": code, "detail": ...}}, never
+ * a stack trace.
  *
  * <p>The spec's node has one LLM caller, and its provider can hold a chosen step of a chosen
- * startup until the test releases it. That makes "a job is mid-way", "jobs wait for a caller"
- * and "the in-flight answer arrived" exact moments instead of guesses about latency.
+ * startup until the test releases it. That makes "a job is mid-way", "jobs wait for a caller" and
+ * "the in-flight answer arrived" exact moments instead of guesses about latency.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class ApiSpec {
   protected static final Duration WAIT = Duration.ofSeconds(20);
   protected static final ObjectMapper JSON = new ObjectMapper();
-  protected static final List<String> STEPS = List.of("market", "competitors", "team", "risks", "synthesis");
+  protected static final List<String> STEPS =
+      List.of("market", "competitors", "team", "risks", "synthesis");
   protected static final int MAX_BODY_BYTES = 64 * 1024;
   protected static final int MAX_STARTUP = 200;
   protected static final Set<String> TERMINAL = Set.of("SUCCESS", "FAILURE", "REVOKED");
@@ -54,23 +55,29 @@ public abstract class ApiSpec {
   protected ReportNode node;
   protected HttpJson http;
   protected StepGates gates;
+
   /** The default provider ("simulated"): every call the node made to it, and every answer. */
   protected RecordingProvider simulated;
+
   /** A second provider ("backup"), picked per job with {@code "provider": "backup"}. */
   protected RecordingProvider backup;
+
   /** Jobs the current test created: each test leaves them finished, so counters stay exact. */
   private final Set<String> createdJobs = ConcurrentHashMap.newKeySet();
 
   @BeforeAll
   protected void startNode() {
     db = new TestDatabase();
-    Config config = db.nodeConfig("""
+    Config config =
+        db.nodeConfig(
+            """
         reports.node-name = "api-spec-node"
         reports.llm.callers = 1
         """);
     gates = new StepGates(simulatedProvider(config, Duration.ofMillis(5)));
     simulated = new RecordingProvider(gates);
-    backup = new RecordingProvider(new Named("backup", simulatedProvider(config, Duration.ofMillis(5))));
+    backup =
+        new RecordingProvider(new Named("backup", simulatedProvider(config, Duration.ofMillis(5))));
     Map<String, LlmProvider> providers = new LinkedHashMap<>();
     providers.put("simulated", simulated);
     providers.put("backup", backup);
@@ -82,7 +89,10 @@ public abstract class ApiSpec {
   protected void finishTheJobsOfTheTest() {
     gates.releaseAll();
     for (String id : createdJobs) {
-      Await.until(WAIT, "job " + id + " finished", () -> TERMINAL.contains(http.get("/api/v1/jobs/" + id).text("state")));
+      Await.until(
+          WAIT,
+          "job " + id + " finished",
+          () -> TERMINAL.contains(http.get("/api/v1/jobs/" + id).text("state")));
     }
     createdJobs.clear();
   }
@@ -97,7 +107,8 @@ public abstract class ApiSpec {
   // =================================================================== requests
 
   protected static SimulatedProvider simulatedProvider(Config config, Duration latency) {
-    SimulatedProvider.Settings s = SimulatedProvider.Settings.fromConfig(config.getConfig("reports.llm.simulated"));
+    SimulatedProvider.Settings s =
+        SimulatedProvider.Settings.fromConfig(config.getConfig("reports.llm.simulated"));
     return new SimulatedProvider(s.withLatency(latency, 0));
   }
 
@@ -106,22 +117,28 @@ public abstract class ApiSpec {
   }
 
   protected HttpJson.Reply submit(String body, String idempotencyKey) {
-    return track(http.post("/api/v1/jobs", body, Map.of("Content-Type", "application/json",
-        "Idempotency-Key", idempotencyKey)));
+    return track(
+        http.post(
+            "/api/v1/jobs",
+            body,
+            Map.of("Content-Type", "application/json", "Idempotency-Key", idempotencyKey)));
   }
 
   /** Any request, over HTTP/1.1 (a body of unknown length is then sent chunked). */
-  protected HttpJson.Reply send(String method, String path, BodyPublisher body, String contentType) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.baseUrl() + path))
-        .version(HttpClient.Version.HTTP_1_1)
-        .method(method, body);
+  protected HttpJson.Reply send(
+      String method, String path, BodyPublisher body, String contentType) {
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(node.baseUrl() + path))
+            .version(HttpClient.Version.HTTP_1_1)
+            .method(method, body);
     if (contentType != null) b.header("Content-Type", contentType);
     return http.send(b);
   }
 
   /** Remembers a job this test created, so that the test ends only once the job has. */
   protected HttpJson.Reply track(HttpJson.Reply r) {
-    if ((r.status() == 202 || r.status() == 200) && r.text("job_id") != null) createdJobs.add(r.text("job_id"));
+    if ((r.status() == 202 || r.status() == 200) && r.text("job_id") != null)
+      createdJobs.add(r.text("job_id"));
     return r;
   }
 
@@ -132,8 +149,14 @@ public abstract class ApiSpec {
   }
 
   protected JsonNode awaitState(String id, String state) {
-    JsonNode job = Await.value(WAIT, "job " + id + " finished", () -> http.get("/api/v1/jobs/" + id).body(),
-        j -> TERMINAL.contains(j.path("state").asText()) || state.equals(j.path("state").asText()));
+    JsonNode job =
+        Await.value(
+            WAIT,
+            "job " + id + " finished",
+            () -> http.get("/api/v1/jobs/" + id).body(),
+            j ->
+                TERMINAL.contains(j.path("state").asText())
+                    || state.equals(j.path("state").asText()));
     assertThat(job.path("state").asText()).as("state of %s", job).isEqualTo(state);
     return job;
   }
@@ -159,18 +182,27 @@ public abstract class ApiSpec {
 
   protected static void assertJson(HttpJson.Reply r, int status) {
     assertThat(r.status()).as("status, body %s", r.raw().body()).isEqualTo(status);
-    assertThat(r.raw().headers().firstValue("Content-Type")).as("content type").hasValue("application/json");
+    assertThat(r.raw().headers().firstValue("Content-Type"))
+        .as("content type")
+        .hasValue("application/json");
     assertThat(r.body().isObject()).as("a JSON object: %s", r.raw().body()).isTrue();
   }
 
   /** A JSON error: the status, {"error": code, "detail": ...} and nothing of the node's insides. */
-  protected static JsonNode assertError(HttpJson.Reply r, int status, String error, String detailContains) {
+  protected static JsonNode assertError(
+      HttpJson.Reply r, int status, String error, String detailContains) {
     assertJson(r, status);
     assertThat(fieldNames(r.body())).containsExactly("error", "detail");
-    assertThat(r.body().path("error").asText()).as("error code in %s", r.raw().body()).isEqualTo(error);
+    assertThat(r.body().path("error").asText())
+        .as("error code in %s", r.raw().body())
+        .isEqualTo(error);
     JsonNode detail = r.body().get("detail");
-    assertThat(detail.isTextual() ? detail.asText() : detail.toString()).as("detail").contains(detailContains);
-    assertThat(r.raw().body()).as("no internals leak").doesNotContain("Exception", "\tat ", "pekko.", "jackson");
+    assertThat(detail.isTextual() ? detail.asText() : detail.toString())
+        .as("detail")
+        .contains(detailContains);
+    assertThat(r.raw().body())
+        .as("no internals leak")
+        .doesNotContain("Exception", "\tat ", "pekko.", "jackson");
     return r.body();
   }
 
@@ -203,7 +235,8 @@ public abstract class ApiSpec {
 
   protected static String json(Object... keysAndValues) {
     Map<String, Object> map = new LinkedHashMap<>();
-    for (int i = 0; i < keysAndValues.length; i += 2) map.put((String) keysAndValues[i], keysAndValues[i + 1]);
+    for (int i = 0; i < keysAndValues.length; i += 2)
+      map.put((String) keysAndValues[i], keysAndValues[i + 1]);
     try {
       return JSON.writeValueAsString(map);
     } catch (JsonProcessingException e) {
@@ -243,10 +276,13 @@ public abstract class ApiSpec {
     }
 
     public void releaseAll() {
-      gates.keySet().forEach(key -> {
-        CompletableFuture<Void> gate = gates.remove(key);
-        if (gate != null) gate.complete(null);
-      });
+      gates
+          .keySet()
+          .forEach(
+              key -> {
+                CompletableFuture<Void> gate = gates.remove(key);
+                if (gate != null) gate.complete(null);
+              });
     }
 
     @Override
@@ -257,7 +293,9 @@ public abstract class ApiSpec {
     @Override
     public LlmCall start(LlmRequest request) {
       CompletableFuture<Void> gate = gates.get(request.startup() + "#" + request.step());
-      return gate == null ? delegate.start(request) : Calls.after(gate, () -> delegate.start(request));
+      return gate == null
+          ? delegate.start(request)
+          : Calls.after(gate, () -> delegate.start(request));
     }
   }
 }

@@ -11,7 +11,8 @@ public final class Await {
   public static void until(Duration deadline, String what, BooleanSupplier condition) {
     long end = System.nanoTime() + deadline.toNanos();
     while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > end) throw new AssertionError("not true within " + deadline.toSeconds() + " s: " + what);
+      if (System.nanoTime() > end)
+        throw new AssertionError("not true within " + deadline.toSeconds() + " s: " + what);
       try {
         Thread.sleep(25);
       } catch (InterruptedException e) {
@@ -22,12 +23,20 @@ public final class Await {
   }
 
   /** Polls until {@code ok} accepts the probed value, and returns that value. */
-  public static <T> T value(Duration deadline, String what, Supplier<T> probe, java.util.function.Predicate<T> ok) {
+  public static <T> T value(
+      Duration deadline, String what, Supplier<T> probe, java.util.function.Predicate<T> ok) {
     long end = System.nanoTime() + deadline.toNanos();
     T last = probe.get();
     while (!ok.test(last)) {
       if (System.nanoTime() > end) {
-        throw new AssertionError("not true within " + deadline.toSeconds() + " s: " + what + " (last seen: " + last + ")");
+        throw new AssertionError(
+            "not true within "
+                + deadline.toSeconds()
+                + " s: "
+                + what
+                + " (last seen: "
+                + last
+                + ")");
       }
       try {
         Thread.sleep(25);

@@ -14,30 +14,33 @@ public final class Calls {
   private Calls() {}
 
   /**
-   * A call that starts only once {@code gate} completes. Cancelled before that, it never
-   * starts; cancelled after, it cancels the call it started.
+   * A call that starts only once {@code gate} completes. Cancelled before that, it never starts;
+   * cancelled after, it cancels the call it started.
    */
   public static LlmCall after(CompletionStage<?> gate, Supplier<LlmCall> start) {
     CompletableFuture<String> answer = new CompletableFuture<>();
     AtomicReference<LlmCall> started = new AtomicReference<>();
     AtomicBoolean cancelled = new AtomicBoolean();
-    gate.whenComplete((v, failure) -> {
-      if (cancelled.get()) return;
-      if (failure != null) {
-        answer.completeExceptionally(failure);
-        return;
-      }
-      LlmCall call = start.get();
-      started.set(call);
-      if (cancelled.get()) {
-        call.cancel();
-        return;
-      }
-      call.answer().whenComplete((text, f) -> {
-        if (f != null) answer.completeExceptionally(f);
-        else answer.complete(text);
-      });
-    });
+    gate.whenComplete(
+        (v, failure) -> {
+          if (cancelled.get()) return;
+          if (failure != null) {
+            answer.completeExceptionally(failure);
+            return;
+          }
+          LlmCall call = start.get();
+          started.set(call);
+          if (cancelled.get()) {
+            call.cancel();
+            return;
+          }
+          call.answer()
+              .whenComplete(
+                  (text, f) -> {
+                    if (f != null) answer.completeExceptionally(f);
+                    else answer.complete(text);
+                  });
+        });
     return new LlmCall() {
       @Override
       public CompletionStage<String> answer() {
@@ -47,7 +50,8 @@ public final class Calls {
       @Override
       public CompletionStage<Void> cancel() {
         cancelled.set(true);
-        answer.completeExceptionally(new LlmCallException(LlmCallException.Kind.CANCELLED, "cancelled"));
+        answer.completeExceptionally(
+            new LlmCallException(LlmCallException.Kind.CANCELLED, "cancelled"));
         LlmCall call = started.get();
         return call == null ? CompletableFuture.completedFuture(null) : call.cancel();
       }

@@ -1,18 +1,18 @@
 package io.reportcluster.node.testkit;
 
+import io.reportcluster.node.llm.provider.LlmCall;
 import io.reportcluster.node.llm.provider.LlmProvider;
 import io.reportcluster.node.llm.provider.LlmRequest;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import io.reportcluster.node.llm.provider.LlmCall;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
 /**
- * Holds the first LLM call of chosen jobs until the test releases them, so a test can watch a
- * job that is running but has no transition, for as long as it needs, with no timing guess.
- * A job is held when its startup name begins with the held prefix. Other calls go straight to
- * the delegate. One instance may serve several nodes of a test (the job may run on any).
+ * Holds the first LLM call of chosen jobs until the test releases them, so a test can watch a job
+ * that is running but has no transition, for as long as it needs, with no timing guess. A job is
+ * held when its startup name begins with the held prefix. Other calls go straight to the delegate.
+ * One instance may serve several nodes of a test (the job may run on any).
  */
 public final class GatedProvider implements LlmProvider {
   private final LlmProvider delegate;
@@ -33,12 +33,15 @@ public final class GatedProvider implements LlmProvider {
 
   @Override
   public LlmCall start(LlmRequest request) {
-    if (open || request.step() != 0 || !request.startup().startsWith(heldPrefix)) return delegate.start(request);
-    waiting.add(request.jobId());
-    return Calls.after(gate(request.jobId()), () -> {
-      waiting.remove(request.jobId());
+    if (open || request.step() != 0 || !request.startup().startsWith(heldPrefix))
       return delegate.start(request);
-    });
+    waiting.add(request.jobId());
+    return Calls.after(
+        gate(request.jobId()),
+        () -> {
+          waiting.remove(request.jobId());
+          return delegate.start(request);
+        });
   }
 
   /** True while the job's first call is held here. */

@@ -1,24 +1,24 @@
 package io.reportcluster.node.testkit;
 
+import io.reportcluster.node.llm.provider.LlmCall;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmProvider;
 import io.reportcluster.node.llm.provider.LlmRequest;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import io.reportcluster.node.llm.provider.LlmCall;
-import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
- * A provider the test drives by hand: calls of the startups it was told to hold wait until the
- * test answers or fails them, so a job can be observed in each state for as long as needed (no
- * timing luck). Calls of every other startup go to the delegate.
+ * A provider the test drives by hand: calls of the startups it was told to hold wait until the test
+ * answers or fails them, so a job can be observed in each state for as long as needed (no timing
+ * luck). Calls of every other startup go to the delegate.
  */
 public final class HeldCallsProvider implements LlmProvider {
 
@@ -36,8 +36,10 @@ public final class HeldCallsProvider implements LlmProvider {
   private final LlmProvider delegate;
   private final Map<String, Predicate<LlmRequest>> held = new ConcurrentHashMap<>();
   private final Map<String, BlockingQueue<HeldCall>> calls = new ConcurrentHashMap<>();
+
   /** Every held call not answered yet, taken by the test or not. */
   private final Set<HeldCall> unanswered = ConcurrentHashMap.newKeySet();
+
   private final List<LlmRequest> cancelled = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   public HeldCallsProvider(LlmProvider delegate) {
@@ -54,7 +56,9 @@ public final class HeldCallsProvider implements LlmProvider {
     held.put(startup, request -> true);
   }
 
-  /** From now on, calls of this startup's jobs for step {@code fromStep} (0-based) and later wait. */
+  /**
+   * From now on, calls of this startup's jobs for step {@code fromStep} (0-based) and later wait.
+   */
   public void holdFromStep(String startup, int fromStep) {
     held.put(startup, request -> request.step() >= fromStep);
   }
@@ -65,19 +69,25 @@ public final class HeldCallsProvider implements LlmProvider {
   }
 
   /**
-   * Stops holding this startup's calls: every held call not answered yet (taken by the test or
-   * not) and every later one go to the delegate. Tests release what they held so that no caller
-   * stays busy after them.
+   * Stops holding this startup's calls: every held call not answered yet (taken by the test or not)
+   * and every later one go to the delegate. Tests release what they held so that no caller stays
+   * busy after them.
    */
   public void release(String startup) {
     held.remove(startup);
     queue(startup).clear();
     for (HeldCall call : unanswered) {
-      if (!call.request().startup().equals(startup) || !unanswered.remove(call) || call.answer().isDone()) continue;
-      delegate.start(call.request()).answer().whenComplete((text, failure) -> {
-        if (failure != null) call.answer().completeExceptionally(failure);
-        else call.answer().complete(text);
-      });
+      if (!call.request().startup().equals(startup)
+          || !unanswered.remove(call)
+          || call.answer().isDone()) continue;
+      delegate
+          .start(call.request())
+          .answer()
+          .whenComplete(
+              (text, failure) -> {
+                if (failure != null) call.answer().completeExceptionally(failure);
+                else call.answer().complete(text);
+              });
     }
   }
 
@@ -108,7 +118,9 @@ public final class HeldCallsProvider implements LlmProvider {
   public HeldCall nextCall(String startup, Duration deadline) {
     try {
       HeldCall call = queue(startup).poll(deadline.toMillis(), TimeUnit.MILLISECONDS);
-      if (call == null) throw new AssertionError("no LLM call for '" + startup + "' within " + deadline.toSeconds() + " s");
+      if (call == null)
+        throw new AssertionError(
+            "no LLM call for '" + startup + "' within " + deadline.toSeconds() + " s");
       return call;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -20,7 +20,8 @@ public final class HttpJson {
   }
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
-  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient client =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final String baseUrl;
 
   public HttpJson(String baseUrl) {
@@ -40,14 +41,19 @@ public final class HttpJson {
   }
 
   public Reply post(String path, String body, Map<String, String> headers) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + path)).POST(HttpRequest.BodyPublishers.ofString(body));
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(URI.create(baseUrl + path))
+            .POST(HttpRequest.BodyPublishers.ofString(body));
     headers.forEach(b::header);
     return send(b);
   }
 
   public Reply send(HttpRequest.Builder request) {
     try {
-      HttpResponse<String> r = client.send(request.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r =
+          client.send(
+              request.timeout(Duration.ofSeconds(10)).build(),
+              HttpResponse.BodyHandlers.ofString());
       JsonNode body = r.body().isEmpty() ? MAPPER.missingNode() : MAPPER.readTree(r.body());
       return new Reply(r.statusCode(), body, r);
     } catch (IOException e) {

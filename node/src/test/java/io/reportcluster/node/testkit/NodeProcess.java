@@ -11,8 +11,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A real node in its own JVM (io.reportcluster.node.Main), as an operator runs it, for tests
- * that kill processes. Only processes started here are ever signalled, by PID.
+ * A real node in its own JVM (io.reportcluster.node.Main), as an operator runs it, for tests that
+ * kill processes. Only processes started here are ever signalled, by PID.
  */
 public final class NodeProcess implements AutoCloseable {
   private final String name;
@@ -30,17 +30,24 @@ public final class NodeProcess implements AutoCloseable {
   }
 
   /**
-   * Starts a node with the given profile (a file in config/) and system-property overrides.
-   * The child runs on this test JVM's classpath.
+   * Starts a node with the given profile (a file in config/) and system-property overrides. The
+   * child runs on this test JVM's classpath.
    */
-  public static NodeProcess start(String name, String profile, int httpPort, int remotePort, Map<String, String> props)
+  public static NodeProcess start(
+      String name, String profile, int httpPort, int remotePort, Map<String, String> props)
       throws IOException {
     return start(name, profile, httpPort, remotePort, props, "io.reportcluster.node.Main");
   }
 
   /** The same with another main class of the test classpath (a node with a test provider). */
-  public static NodeProcess start(String name, String profile, int httpPort, int remotePort, Map<String, String> props,
-      String mainClass) throws IOException {
+  public static NodeProcess start(
+      String name,
+      String profile,
+      int httpPort,
+      int remotePort,
+      Map<String, String> props,
+      String mainClass)
+      throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx256m");
@@ -56,7 +63,8 @@ public final class NodeProcess implements AutoCloseable {
     Path logs = Path.of("target", "node-logs");
     Files.createDirectories(logs);
     Path log = logs.resolve(name + "-" + System.currentTimeMillis() + ".log");
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process p =
+        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     return new NodeProcess(name, p, httpPort, remotePort, log);
   }
 

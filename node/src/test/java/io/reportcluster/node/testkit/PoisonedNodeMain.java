@@ -12,37 +12,48 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A node whose provider kills the whole JVM (as an out-of-memory answer or a native crash
- * would) during every call of a job whose startup begins with "Poison": 300 ms into the call,
- * after its start is journaled. Other jobs run on the simulated provider.
+ * A node whose provider kills the whole JVM (as an out-of-memory answer or a native crash would)
+ * during every call of a job whose startup begins with "Poison": 300 ms into the call, after its
+ * start is journaled. Other jobs run on the simulated provider.
  *
- * <p>Every call in flight when a node dies counts as an interrupted attempt, the culprit's and
- * its neighbours' alike (nothing tells them apart); tests keep the other jobs' calls short.
+ * <p>Every call in flight when a node dies counts as an interrupted attempt, the culprit's and its
+ * neighbours' alike (nothing tells them apart); tests keep the other jobs' calls short.
  */
 public final class PoisonedNodeMain {
   private PoisonedNodeMain() {}
 
   public static void main(String[] args) {
-    Config config = ConfigFactory.parseString("pekko.coordinated-shutdown.exit-jvm = on").withFallback(ConfigFactory.load());
-    SimulatedProvider simulated = new SimulatedProvider(
-        SimulatedProvider.Settings.fromConfig(config.getConfig("reports.llm.simulated")));
-    LlmProvider poisoned = new LlmProvider() {
-      @Override
-      public String name() {
-        return "simulated";
-      }
+    Config config =
+        ConfigFactory.parseString("pekko.coordinated-shutdown.exit-jvm = on")
+            .withFallback(ConfigFactory.load());
+    SimulatedProvider simulated =
+        new SimulatedProvider(
+            SimulatedProvider.Settings.fromConfig(config.getConfig("reports.llm.simulated")));
+    LlmProvider poisoned =
+        new LlmProvider() {
+          @Override
+          public String name() {
+            return "simulated";
+          }
 
-      @Override
-      public LlmCall start(LlmRequest request) {
-        if (!request.startup().startsWith("Poison")) return simulated.start(request);
-        CompletableFuture.delayedExecutor(300, TimeUnit.MILLISECONDS).execute(() -> {
-          System.out.println("poisoned call of job " + request.jobId() + " attempt " + request.attempt()
-              + ": halting the JVM");
-          Runtime.getRuntime().halt(137);
-        });
-        return LlmCall.of(new CompletableFuture<>(), () -> {}); // it never answers: the JVM dies first
-      }
-    };
+          @Override
+          public LlmCall start(LlmRequest request) {
+            if (!request.startup().startsWith("Poison")) return simulated.start(request);
+            CompletableFuture.delayedExecutor(300, TimeUnit.MILLISECONDS)
+                .execute(
+                    () -> {
+                      System.out.println(
+                          "poisoned call of job "
+                              + request.jobId()
+                              + " attempt "
+                              + request.attempt()
+                              + ": halting the JVM");
+                      Runtime.getRuntime().halt(137);
+                    });
+            return LlmCall.of(
+                new CompletableFuture<>(), () -> {}); // it never answers: the JVM dies first
+          }
+        };
     ReportNode node = ReportNode.start(config, ProviderRegistry.of(poisoned));
     System.out.println("poisoned node listening on " + node.baseUrl());
   }

@@ -1,11 +1,11 @@
 package io.reportcluster.node.testkit;
 
+import io.reportcluster.node.llm.provider.LlmCall;
+import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmProvider;
 import io.reportcluster.node.llm.provider.LlmRequest;
 import java.util.ArrayList;
 import java.util.List;
-import io.reportcluster.node.llm.provider.LlmCall;
-import io.reportcluster.node.llm.provider.LlmCallException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -45,18 +45,22 @@ public final class RecordingProvider implements LlmProvider {
       throw thrown;
     }
     // A call is in flight until it answers, fails or is cancelled (a cancel fails its answer).
-    return Calls.watched(call, (text, failure) -> {
-      inFlight.decrementAndGet();
-      synchronized (this) {
-        if (failure == null) answered.add(request);
-        else if (cancelledCall(failure)) cancelled.add(request);
-      }
-    });
+    return Calls.watched(
+        call,
+        (text, failure) -> {
+          inFlight.decrementAndGet();
+          synchronized (this) {
+            if (failure == null) answered.add(request);
+            else if (cancelledCall(failure)) cancelled.add(request);
+          }
+        });
   }
 
   private static boolean cancelledCall(Throwable failure) {
-    Throwable t = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-        ? failure.getCause() : failure;
+    Throwable t =
+        failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+            ? failure.getCause()
+            : failure;
     return t instanceof LlmCallException e && e.kind() == LlmCallException.Kind.CANCELLED;
   }
 

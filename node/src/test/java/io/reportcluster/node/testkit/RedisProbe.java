@@ -1,7 +1,5 @@
 package io.reportcluster.node.testkit;
 
-import io.reportcluster.node.redis.RedisKeys;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lettuce.core.ClientOptions;
@@ -18,6 +16,7 @@ import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.Delay;
+import io.reportcluster.node.redis.RedisKeys;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -48,13 +47,18 @@ public final class RedisProbe implements AutoCloseable {
   }
 
   public RedisProbe(String url, String prefix) {
-    if (!prefix.startsWith("rc-test-")) throw new IllegalArgumentException("test keys must start with rc-test-");
+    if (!prefix.startsWith("rc-test-"))
+      throw new IllegalArgumentException("test keys must start with rc-test-");
     this.prefix = prefix;
     this.keys = new RedisKeys(prefix);
     // The probe itself reconnects quickly after a restart of a private server.
-    this.resources = ClientResources.builder().reconnectDelay(Delay.constant(Duration.ofMillis(100))).build();
+    this.resources =
+        ClientResources.builder().reconnectDelay(Delay.constant(Duration.ofMillis(100))).build();
     this.client = RedisClient.create(resources, RedisURI.create(url));
-    client.setOptions(ClientOptions.builder().timeoutOptions(TimeoutOptions.enabled(Duration.ofSeconds(3))).build());
+    client.setOptions(
+        ClientOptions.builder()
+            .timeoutOptions(TimeoutOptions.enabled(Duration.ofSeconds(3)))
+            .build());
     this.connection = client.connect(StringCodec.UTF8);
     this.redis = connection.sync();
   }
@@ -112,21 +116,22 @@ public final class RedisProbe implements AutoCloseable {
   }
 
   /**
-   * Subscribes to the events channel and returns once Redis confirmed the subscription, so no
-   * event published afterwards can be missed.
+   * Subscribes to the events channel and returns once Redis confirmed the subscription, so no event
+   * published afterwards can be missed.
    */
   public void subscribeEvents() {
     pubSub = client.connectPubSub(StringCodec.UTF8);
-    pubSub.addListener(new RedisPubSubAdapter<>() {
-      @Override
-      public void message(String channel, String message) {
-        try {
-          events.add(MAPPER.readTree(message));
-        } catch (Exception e) {
-          events.add(MAPPER.createObjectNode().put("malformed", message));
-        }
-      }
-    });
+    pubSub.addListener(
+        new RedisPubSubAdapter<>() {
+          @Override
+          public void message(String channel, String message) {
+            try {
+              events.add(MAPPER.readTree(message));
+            } catch (Exception e) {
+              events.add(MAPPER.createObjectNode().put("malformed", message));
+            }
+          }
+        });
     pubSub.sync().subscribe(eventsChannel());
   }
 
@@ -157,7 +162,8 @@ public final class RedisProbe implements AutoCloseable {
   }
 
   private void requireOwn(String key) {
-    if (!key.startsWith(prefix)) throw new IllegalArgumentException(key + " is not under " + prefix);
+    if (!key.startsWith(prefix))
+      throw new IllegalArgumentException(key + " is not under " + prefix);
   }
 
   @Override

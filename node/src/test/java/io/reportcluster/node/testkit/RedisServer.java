@@ -17,13 +17,14 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A private, throw-away redis-server for one test: started as a child process on a free port,
- * with no persistence at all (so a restart comes back EMPTY), killed with SIGKILL to simulate an
- * outage, and restarted on the same port. Only this process is ever killed; the machine's
- * shared Redis is never touched. A JVM shutdown hook kills it if the test JVM dies first.
+ * A private, throw-away redis-server for one test: started as a child process on a free port, with
+ * no persistence at all (so a restart comes back EMPTY), killed with SIGKILL to simulate an outage,
+ * and restarted on the same port. Only this process is ever killed; the machine's shared Redis is
+ * never touched. A JVM shutdown hook kills it if the test JVM dies first.
  */
 public final class RedisServer implements AutoCloseable {
-  public static final String BINARY = System.getenv().getOrDefault("REPORTS_TEST_REDIS_SERVER", "/usr/bin/redis-server");
+  public static final String BINARY =
+      System.getenv().getOrDefault("REPORTS_TEST_REDIS_SERVER", "/usr/bin/redis-server");
 
   private final int port;
   private final Path dir;
@@ -71,7 +72,8 @@ public final class RedisServer implements AutoCloseable {
     if (p == null) return;
     p.destroyForcibly();
     try {
-      if (!p.waitFor(10, TimeUnit.SECONDS)) throw new IllegalStateException("redis-server pid " + p.pid() + " did not die");
+      if (!p.waitFor(10, TimeUnit.SECONDS))
+        throw new IllegalStateException("redis-server pid " + p.pid() + " did not die");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -79,21 +81,31 @@ public final class RedisServer implements AutoCloseable {
 
   /** Starts the server again on the same port; it has no data (nothing was ever saved). */
   public void restart() {
-    if (isAlive()) throw new IllegalStateException("redis-server on port " + port + " is still running");
+    if (isAlive())
+      throw new IllegalStateException("redis-server on port " + port + " is still running");
     startProcess();
   }
 
   private void startProcess() {
     File log = dir.resolve("redis.log").toFile();
-    ProcessBuilder pb = new ProcessBuilder(List.of(BINARY,
-        "--port", Integer.toString(port),
-        "--bind", "127.0.0.1",
-        "--save", "",
-        "--appendonly", "no",
-        "--daemonize", "no",
-        "--dir", dir.toString()))
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log));
+    ProcessBuilder pb =
+        new ProcessBuilder(
+                List.of(
+                    BINARY,
+                    "--port",
+                    Integer.toString(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "no",
+                    "--dir",
+                    dir.toString()))
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log));
     try {
       process = pb.start();
     } catch (IOException e) {
@@ -103,7 +115,8 @@ public final class RedisServer implements AutoCloseable {
     while (!ping()) {
       if (!process.isAlive() || System.nanoTime() > end) {
         kill();
-        throw new IllegalStateException("redis-server did not come up on port " + port + "; see " + log);
+        throw new IllegalStateException(
+            "redis-server did not come up on port " + port + "; see " + log);
       }
       try {
         Thread.sleep(20);
@@ -122,7 +135,9 @@ public final class RedisServer implements AutoCloseable {
       OutputStream out = s.getOutputStream();
       out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
       out.flush();
-      String line = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+      String line =
+          new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII))
+              .readLine();
       return "+PONG".equals(line);
     } catch (IOException e) {
       return false;

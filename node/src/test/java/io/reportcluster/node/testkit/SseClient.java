@@ -20,12 +20,13 @@ import java.util.stream.Stream;
 
 /**
  * A real server-sent-events client over java.net.http: reads the stream line by line on a
- * background thread and hands out what it parsed (events, heartbeats, the end of the stream),
- * each wait bounded by a deadline. A response that is not an event stream is kept as a body.
+ * background thread and hands out what it parsed (events, heartbeats, the end of the stream), each
+ * wait bounded by a deadline. A response that is not an event stream is kept as a body.
  */
 public final class SseClient implements AutoCloseable {
   private static final ObjectMapper MAPPER = new ObjectMapper();
-  private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private static final HttpClient CLIENT =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   /** Something read from the stream. */
   public sealed interface Item permits Event, Heartbeat, End {}
@@ -79,11 +80,12 @@ public final class SseClient implements AutoCloseable {
 
   /** Opens a stream (GET with Accept: text/event-stream); waits at most 10 s for the headers. */
   public static SseClient connect(String url) {
-    HttpRequest request = HttpRequest.newBuilder(URI.create(url))
-        .header("Accept", "text/event-stream")
-        .timeout(Duration.ofSeconds(10))
-        .GET()
-        .build();
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create(url))
+            .header("Accept", "text/event-stream")
+            .timeout(Duration.ofSeconds(10))
+            .GET()
+            .build();
     try {
       return new SseClient(CLIENT.send(request, HttpResponse.BodyHandlers.ofLines()));
     } catch (IOException e) {
@@ -125,7 +127,8 @@ public final class SseClient implements AutoCloseable {
     try {
       Item item = items.poll(deadline.toMillis(), TimeUnit.MILLISECONDS);
       if (item == null) {
-        throw new AssertionError("nothing on the stream within " + deadline.toMillis() + " ms; so far: " + describe());
+        throw new AssertionError(
+            "nothing on the stream within " + deadline.toMillis() + " ms; so far: " + describe());
       }
       synchronized (seen) {
         seen.add(item);
@@ -144,7 +147,9 @@ public final class SseClient implements AutoCloseable {
     while (true) {
       Item item = next(Duration.ofNanos(Math.max(1, end - System.nanoTime())));
       if (item instanceof Event e) return e;
-      if (item instanceof End x) throw new AssertionError("the stream ended (" + x + ") while an event was awaited; so far: " + describe());
+      if (item instanceof End x)
+        throw new AssertionError(
+            "the stream ended (" + x + ") while an event was awaited; so far: " + describe());
     }
   }
 
@@ -165,16 +170,18 @@ public final class SseClient implements AutoCloseable {
     while (true) {
       Item item = next(Duration.ofNanos(Math.max(1, end - System.nanoTime())));
       if (item instanceof End x) {
-        if (x.error() != null) throw new AssertionError("the stream failed instead of completing: " + x.error());
+        if (x.error() != null)
+          throw new AssertionError("the stream failed instead of completing: " + x.error());
         return;
       }
-      if (item instanceof Event e) throw new AssertionError("expected the end of the stream, got " + e);
+      if (item instanceof Event e)
+        throw new AssertionError("expected the end of the stream, got " + e);
     }
   }
 
   /**
-   * Heartbeats counted for the given span; fails on the end of the stream or any event that is
-   * not {@code tolerated}.
+   * Heartbeats counted for the given span; fails on the end of the stream or any event that is not
+   * {@code tolerated}.
    */
   public int heartbeatsOnlyFor(Duration span, Predicate<Event> tolerated) {
     long end = System.nanoTime() + span.toNanos();
@@ -195,7 +202,9 @@ public final class SseClient implements AutoCloseable {
       }
       if (item instanceof Heartbeat) beats++;
       else if (item instanceof Event e && tolerated.test(e)) continue;
-      else throw new AssertionError("expected only heartbeats while idle, got " + item + "; so far: " + describe());
+      else
+        throw new AssertionError(
+            "expected only heartbeats while idle, got " + item + "; so far: " + describe());
     }
   }
 
@@ -226,7 +235,8 @@ public final class SseClient implements AutoCloseable {
           if (name == null && (data == null || data.length() == 0)) {
             if (data != null) items.add(new Heartbeat("data:"));
           } else {
-            items.add(new Event(name == null ? "message" : name, data == null ? "" : data.toString()));
+            items.add(
+                new Event(name == null ? "message" : name, data == null ? "" : data.toString()));
           }
           name = null;
           data = null;

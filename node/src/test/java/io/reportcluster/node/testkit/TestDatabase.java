@@ -21,9 +21,11 @@ import java.util.UUID;
 public final class TestDatabase implements AutoCloseable {
   public static final String SERVER_URL =
       System.getenv().getOrDefault("REPORTS_TEST_DB_URL", "jdbc:postgresql://127.0.0.1:5432/test");
-  public static final String USER = System.getenv().getOrDefault("REPORTS_TEST_DB_USER", "postgres");
+  public static final String USER =
+      System.getenv().getOrDefault("REPORTS_TEST_DB_USER", "postgres");
 
-  private final String schema = "rc_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+  private final String schema =
+      "rc_test_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
 
   public TestDatabase() {
     execute("CREATE SCHEMA " + schema);
@@ -43,12 +45,14 @@ public final class TestDatabase implements AutoCloseable {
    */
   public Config nodeConfig(String overrides) {
     Config profile = ConfigFactory.parseFile(profileFile("postgres.conf"));
-    Config cfg = ConfigFactory.parseString(overrides)
-        .withFallback(ConfigFactory.parseString(
-            "reports.http.port = 0\nreports.node-name = test-node\npekko.management.http.port = 0"))
-        .withValue("reports.db.url", ConfigValueFactory.fromAnyRef(url()))
-        .withValue("reports.db.user", ConfigValueFactory.fromAnyRef(USER))
-        .withFallback(profile);
+    Config cfg =
+        ConfigFactory.parseString(overrides)
+            .withFallback(
+                ConfigFactory.parseString(
+                    "reports.http.port = 0\nreports.node-name = test-node\npekko.management.http.port = 0"))
+            .withValue("reports.db.url", ConfigValueFactory.fromAnyRef(url()))
+            .withValue("reports.db.user", ConfigValueFactory.fromAnyRef(USER))
+            .withFallback(profile);
     return ConfigFactory.load(cfg);
   }
 
@@ -56,16 +60,24 @@ public final class TestDatabase implements AutoCloseable {
     // Surefire runs in node/; the profiles live in the repository's config/.
     File f = new File("../config/" + name);
     if (!f.exists()) f = new File("config/" + name);
-    if (!f.exists()) throw new IllegalStateException("cannot find config/" + name + " from " + new File(".").getAbsolutePath());
+    if (!f.exists())
+      throw new IllegalStateException(
+          "cannot find config/" + name + " from " + new File(".").getAbsolutePath());
     return f;
   }
 
   /** Per persistence id, how many events of the given class (simple name) the journal holds. */
   public Map<String, Integer> countEvents(String eventSimpleName) {
     Map<String, Integer> counts = new HashMap<>();
-    String sql = "SELECT persistence_id, count(*) FROM " + schema + ".event_journal WHERE event_ser_manifest LIKE '%$"
-        + eventSimpleName + "' GROUP BY persistence_id";
-    try (Connection c = connect(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+    String sql =
+        "SELECT persistence_id, count(*) FROM "
+            + schema
+            + ".event_journal WHERE event_ser_manifest LIKE '%$"
+            + eventSimpleName
+            + "' GROUP BY persistence_id";
+    try (Connection c = connect();
+        Statement st = c.createStatement();
+        ResultSet rs = st.executeQuery(sql)) {
       while (rs.next()) counts.put(rs.getString(1), rs.getInt(2));
     } catch (SQLException e) {
       throw new IllegalStateException(e);
@@ -74,10 +86,12 @@ public final class TestDatabase implements AutoCloseable {
   }
 
   private void execute(String sql) {
-    try (Connection c = connect(); Statement st = c.createStatement()) {
+    try (Connection c = connect();
+        Statement st = c.createStatement()) {
       st.execute(sql);
     } catch (SQLException e) {
-      throw new IllegalStateException("PostgreSQL at " + SERVER_URL + " is needed by this test: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "PostgreSQL at " + SERVER_URL + " is needed by this test: " + e.getMessage(), e);
     }
   }
 

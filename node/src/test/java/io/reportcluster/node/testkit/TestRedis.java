@@ -1,37 +1,42 @@
 package io.reportcluster.node.testkit;
 
-import io.reportcluster.node.redis.RedisKeys;
-
+import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.ScanArgs;
 import io.lettuce.core.ScanCursor;
-import io.lettuce.core.KeyScanCursor;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import io.reportcluster.node.redis.RedisKeys;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
 /**
- * The machine's shared Redis, used by one test under a key prefix of its own
- * ({@code rc-test-<random>:}); {@link #close()} deletes every key of that prefix.
+ * The machine's shared Redis, used by one test under a key prefix of its own ({@code
+ * rc-test-<random>:}); {@link #close()} deletes every key of that prefix.
  */
 public final class TestRedis implements AutoCloseable {
-  public static final String URL = System.getenv().getOrDefault("REPORTS_TEST_REDIS_URL", "redis://127.0.0.1:6379");
+  public static final String URL =
+      System.getenv().getOrDefault("REPORTS_TEST_REDIS_URL", "redis://127.0.0.1:6379");
 
-  private final String prefix = "rc-test-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12) + ":";
+  private final String prefix =
+      "rc-test-" + UUID.randomUUID().toString().replace("-", "").substring(0, 12) + ":";
   private final RedisClient client;
   private final StatefulRedisConnection<String, String> connection;
 
   public TestRedis() {
-    client = RedisClient.create(io.lettuce.core.RedisURI.builder(io.lettuce.core.RedisURI.create(URL))
-        .withTimeout(Duration.ofSeconds(5)).build());
+    client =
+        RedisClient.create(
+            io.lettuce.core.RedisURI.builder(io.lettuce.core.RedisURI.create(URL))
+                .withTimeout(Duration.ofSeconds(5))
+                .build());
     try {
       connection = client.connect();
     } catch (RuntimeException e) {
       client.shutdown();
-      throw new IllegalStateException("Redis at " + URL + " is needed by this test: " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "Redis at " + URL + " is needed by this test: " + e.getMessage(), e);
     }
   }
 

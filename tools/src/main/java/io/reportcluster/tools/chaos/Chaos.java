@@ -10,9 +10,9 @@ import java.util.Random;
 /**
  * Chaos runner for a local reportcluster cluster (ops/cluster), run by {@code ops/chaos}: runs a
  * load of report jobs while killing, freezing or stopping nodes one at a time, measures how long
- * the jobs of each victim take to come back on the survivors, and checks every accepted job
- * against the journal. Progress and the event log go to stderr; a {@code key: value} summary
- * goes to stdout.
+ * the jobs of each victim take to come back on the survivors, and checks every accepted job against
+ * the journal. Progress and the event log go to stderr; a {@code key: value} summary goes to
+ * stdout.
  *
  * <p>Threads: C submitters ({@link Submitter}, paced by the {@link Pacer}), one chaos thread that
  * runs the events one after another ({@link EventRunner}), one watcher per event (Redis hashes of
@@ -23,17 +23,21 @@ public final class Chaos {
 
   /** {@code chaos [options]}: the exit status. */
   public static int main(String[] args) {
-    return Cli.run(ChaosOptions.USAGE, args, ChaosOptions::parse, o -> {
-      Chaos chaos = new Chaos(o);
-      try {
-        return chaos.run();
-      } catch (Fatal e) {
-        System.err.println("chaos: error: " + e.getMessage());
-        return 3;
-      } finally {
-        chaos.cluster.cleanUp();
-      }
-    });
+    return Cli.run(
+        ChaosOptions.USAGE,
+        args,
+        ChaosOptions::parse,
+        o -> {
+          Chaos chaos = new Chaos(o);
+          try {
+            return chaos.run();
+          } catch (Fatal e) {
+            System.err.println("chaos: error: " + e.getMessage());
+            return 3;
+          } finally {
+            chaos.cluster.cleanUp();
+          }
+        });
   }
 
   private final ChaosRun run;
@@ -55,13 +59,30 @@ public final class Chaos {
 
     cluster.prepare();
     RunJournal journal = RunJournal.open(run);
-    StatusMirror mirror = StatusMirror.connect(o.redisUrl, o.prefix, e -> EventRunner.onLiveEvent(run, e));
+    StatusMirror mirror =
+        StatusMirror.connect(o.redisUrl, o.prefix, e -> EventRunner.onLiveEvent(run, e));
     for (ClusterNode n : cluster.nodes) counters.sample(n, true);
     logs.rememberOffsets(cluster.stateDir(), cluster.nodes);
 
-    run.note("run " + run.runId + ": " + o.jobs + " jobs, " + o.concurrency + " clients, mode " + o.mode + ", "
-        + o.kills + " events every " + o.intervalS + " s" + (o.mode.equals("stop") ? ", pause " + o.pauseS + " s" : "")
-        + ", rate " + o.rate + ", seed " + seed);
+    run.note(
+        "run "
+            + run.runId
+            + ": "
+            + o.jobs
+            + " jobs, "
+            + o.concurrency
+            + " clients, mode "
+            + o.mode
+            + ", "
+            + o.kills
+            + " events every "
+            + o.intervalS
+            + " s"
+            + (o.mode.equals("stop") ? ", pause " + o.pauseS + " s" : "")
+            + ", rate "
+            + o.rate
+            + ", seed "
+            + seed);
 
     run.startLoad();
     Pacer pacer = new Pacer(run);
@@ -84,7 +105,12 @@ public final class Chaos {
       long open = run.openJobs().size();
       if (submitsDone && open == 0) break;
       if (System.nanoTime() > run.deadlineNs) {
-        run.note("deadline of " + o.deadlineS + " s reached with " + open + " accepted job(s) not terminal");
+        run.note(
+            "deadline of "
+                + o.deadlineS
+                + " s reached with "
+                + open
+                + " accepted job(s) not terminal");
         break;
       }
       if (System.nanoTime() - lastProgress > 5e9) {
@@ -120,8 +146,18 @@ public final class Chaos {
     long accepted = Arrays.stream(jobs).filter(ChaosJob::accepted).count();
     long terminal = Arrays.stream(jobs).filter(j -> j.terminal).count();
     long up = cluster.nodes.stream().filter(n -> n.available).count();
-    run.note(String.format(Locale.ROOT,
-        "submitted %d/%d (accepted %d), finished %d, nodes up %d/%d, events %d/%d, calls %d", submitted, run.o.jobs,
-        accepted, terminal, up, cluster.nodes.size(), run.events.size(), run.o.kills, counters.total()));
+    run.note(
+        String.format(
+            Locale.ROOT,
+            "submitted %d/%d (accepted %d), finished %d, nodes up %d/%d, events %d/%d, calls %d",
+            submitted,
+            run.o.jobs,
+            accepted,
+            terminal,
+            up,
+            cluster.nodes.size(),
+            run.events.size(),
+            run.o.kills,
+            counters.total()));
   }
 }

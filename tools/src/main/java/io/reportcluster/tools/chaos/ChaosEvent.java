@@ -13,13 +13,19 @@ final class ChaosEvent {
   long pid;
   long signalNs;
   long signalWallMs;
-  /** Unfinished jobs whose mirror named the victim at the signal (and the journal had not finished). */
+
+  /**
+   * Unfinished jobs whose mirror named the victim at the signal (and the journal had not finished).
+   */
   Set<String> onVictim = Set.of();
+
   int finishedBeforeSignal;
   long callsAtSignal;
   long callsAfterSignal = -1;
+
   /** Job id to seconds after the signal when it showed another node or a final state. */
   final Map<String, Double> resolvedS = new ConcurrentHashMap<>();
+
   volatile Double failoverS;
   volatile int unresolved;
   volatile double downS = Double.NaN;
@@ -31,8 +37,10 @@ final class ChaosEvent {
   volatile double wholeS = Double.NaN;
   volatile long restartBeganNs;
   volatile boolean watchDone;
+
   /** Moved jobs that the victim's old process published for, or its mirror named again. */
   final Set<String> mirrorReverted = ConcurrentHashMap.newKeySet();
+
   final List<String> notes = new CopyOnWriteArrayList<>();
 
   ChaosEvent(int n, ClusterNode victim) {

@@ -8,7 +8,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.stream.Collectors;
 
-/** The end of a run: findings on stderr, the {@code key: value} summary on stdout, the exit status. */
+/**
+ * The end of a run: findings on stderr, the {@code key: value} summary on stdout, the exit status.
+ */
 final class ChaosReport {
   private final ChaosRun run;
   private final ChaosOptions o;
@@ -49,15 +51,20 @@ final class ChaosReport {
       }
     }
     String median = Stats.format("%.2f", Stats.median(counted));
-    String max = Stats.format("%.2f", counted.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
+    String max =
+        Stats.format(
+            "%.2f", counted.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN));
     long rerun = v.calls - v.stepCompletedInRun - v.attemptFailedInRun;
 
     NodeLogs.Scan scan = logs.scan();
 
     if (!submitter.errorKinds.isEmpty()) {
-      run.note("submit errors by node and kind: " + submitter.errorKinds.entrySet().stream()
-          .sorted(Map.Entry.comparingByKey()).map(x -> x.getKey() + "=" + x.getValue())
-          .collect(Collectors.joining(", ")));
+      run.note(
+          "submit errors by node and kind: "
+              + submitter.errorKinds.entrySet().stream()
+                  .sorted(Map.Entry.comparingByKey())
+                  .map(x -> x.getKey() + "=" + x.getValue())
+                  .collect(Collectors.joining(", ")));
     }
     for (ChaosEvent e : run.events) for (String n : e.notes) run.note("event " + e.n + ": " + n);
     report("lost job", v.lost);
@@ -89,9 +96,17 @@ final class ChaosReport {
     // Calls a node started after its last stats sample (it died, or its HTTP server had already
     // unbound on its way out) are not counted: the figure is a lower bound, never below 0.
     out.println("steps_rerun: " + Math.max(0, rerun));
-    out.println("steps_rerun_how: calls_started " + v.calls + " - StepCompleted " + v.stepCompletedInRun
-        + " - AttemptFailed " + v.attemptFailedInRun + " = " + rerun + " (calls_started summed over every node"
-        + " process, sampled every second and just before each signal: a lower bound)");
+    out.println(
+        "steps_rerun_how: calls_started "
+            + v.calls
+            + " - StepCompleted "
+            + v.stepCompletedInRun
+            + " - AttemptFailed "
+            + v.attemptFailedInRun
+            + " = "
+            + rerun
+            + " (calls_started summed over every node"
+            + " process, sampled every second and just before each signal: a lower bound)");
     out.println("attempts_failed: " + v.attemptFailedInRun);
     out.println("kills: " + run.events.size());
     out.println("kills_measured: " + counted.size());
@@ -101,13 +116,18 @@ final class ChaosReport {
     out.println("failover_jobs_each: " + joinOrNa(jobsEach));
     out.println("failover_timeouts: " + timeouts);
     out.println("downed_removed_s_each: " + joinOrNa(downEach));
-    out.println("calls_after_signal_each: " + joinOrNa(run.events.stream()
-        .map(e -> e.callsAfterSignal < 0 ? "?" : Long.toString(e.callsAfterSignal)).toList()));
+    out.println(
+        "calls_after_signal_each: "
+            + joinOrNa(
+                run.events.stream()
+                    .map(e -> e.callsAfterSignal < 0 ? "?" : Long.toString(e.callsAfterSignal))
+                    .toList()));
     out.println("whole_again_s_each: " + joinOrNa(restartEach));
     out.println("unanswered_submits_in_journal: " + v.unansweredButInJournal);
     out.println("node_log_errors: " + scan.errors);
     out.println("node_log_warnings: " + scan.warnings);
-    out.println("elapsed_s: " + String.format(Locale.ROOT, "%.1f", (loadEndNs - run.loadStartNs) / 1e9));
+    out.println(
+        "elapsed_s: " + String.format(Locale.ROOT, "%.1f", (loadEndNs - run.loadStartNs) / 1e9));
     out.flush();
     return v.lost.isEmpty() && v.twice.isEmpty() ? 0 : 1;
   }

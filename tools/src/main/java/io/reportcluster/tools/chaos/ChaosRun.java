@@ -7,8 +7,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What the parts of one chaos run share: its options, its clock, the jobs and the events, the
- * flags that stop it, and its log on stderr ({@link #note}).
+ * What the parts of one chaos run share: its options, its clock, the jobs and the events, the flags
+ * that stop it, and its log on stderr ({@link #note}).
  */
 final class ChaosRun {
   final ChaosOptions o;
@@ -24,7 +24,8 @@ final class ChaosRun {
   ChaosRun(ChaosOptions o) {
     this.o = o;
     this.jobs = new ChaosJob[o.jobs];
-    for (int i = 0; i < o.jobs; i++) jobs[i] = new ChaosJob(i + 1, "chaos-" + runId + "-" + (i + 1));
+    for (int i = 0; i < o.jobs; i++)
+      jobs[i] = new ChaosJob(i + 1, "chaos-" + runId + "-" + (i + 1));
   }
 
   /** Starts the load's clock: notes count from here, the deadline too. */
@@ -49,14 +50,17 @@ final class ChaosRun {
 
   /** A daemon thread named chaos-{name}; a crash in it is logged, not silent. */
   Thread start(String name, Runnable r) {
-    Thread t = new Thread(() -> {
-      try {
-        r.run();
-      } catch (RuntimeException e) {
-        note("thread " + Thread.currentThread().getName() + " failed: " + e);
-        e.printStackTrace();
-      }
-    }, "chaos-" + name);
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                r.run();
+              } catch (RuntimeException e) {
+                note("thread " + Thread.currentThread().getName() + " failed: " + e);
+                e.printStackTrace();
+              }
+            },
+            "chaos-" + name);
     t.setDaemon(true);
     t.start();
     return t;

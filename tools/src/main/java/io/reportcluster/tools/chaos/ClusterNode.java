@@ -6,9 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * One node of the local cluster as ops/cluster runs it: node I, HTTP 808I, remoting 2552I, its
- * PID in .cluster/nodeI.pid. Also the count of calls it started over all its processes
- * (calls_started is per process: it starts again at 0 after a restart).
+ * One node of the local cluster as ops/cluster runs it: node I, HTTP 808I, remoting 2552I, its PID
+ * in .cluster/nodeI.pid. Also the count of calls it started over all its processes (calls_started
+ * is per process: it starts again at 0 after a restart).
  */
 final class ClusterNode {
   final int i;
@@ -16,8 +16,10 @@ final class ClusterNode {
   final int port;
   final String address;
   private final Path pidFile;
+
   /** In the submit rotation and eligible as a victim; false while chaos has it down. */
   volatile boolean available = true;
+
   /** SIGSTOPped: nobody sends it requests (they would hang). */
   volatile boolean frozen;
 
@@ -51,8 +53,8 @@ final class ClusterNode {
   }
 
   /**
-   * A calls_started figure of process {@code pid}. A new process starts a new incarnation; one
-   * that ran before this run ({@code atStart}) counts only its calls from now on.
+   * A calls_started figure of process {@code pid}. A new process starts a new incarnation; one that
+   * ran before this run ({@code atStart}) counts only its calls from now on.
    */
   synchronized void counted(long pid, long value, boolean atStart) {
     if (pid != incarnationPid) {
@@ -64,7 +66,10 @@ final class ClusterNode {
     last = Math.max(last, value);
   }
 
-  /** A figure the node published elsewhere (Redis), taken if it is of process {@code pid} and higher. */
+  /**
+   * A figure the node published elsewhere (Redis), taken if it is of process {@code pid} and
+   * higher.
+   */
   synchronized void countedLate(long pid, long value) {
     if (incarnationPid == pid) last = Math.max(last, value);
   }
@@ -74,7 +79,9 @@ final class ClusterNode {
     return last;
   }
 
-  /** The calls_started last seen of process {@code pid}, or -1 when another process was seen since. */
+  /**
+   * The calls_started last seen of process {@code pid}, or -1 when another process was seen since.
+   */
   synchronized long lastCountOf(long pid) {
     return incarnationPid == pid ? last : -1;
   }

@@ -11,9 +11,9 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The chaos thread: every --interval seconds, once the cluster is whole again, takes a random
- * node down (kill -9, SIGSTOP then SIGCONT, or SIGTERM), measures how long its jobs take to
- * show up elsewhere, and starts it again. One event at a time; a watcher thread per event.
+ * The chaos thread: every --interval seconds, once the cluster is whole again, takes a random node
+ * down (kill -9, SIGSTOP then SIGCONT, or SIGTERM), measures how long its jobs take to show up
+ * elsewhere, and starts it again. One event at a time; a watcher thread per event.
  */
 final class EventRunner {
   private final ChaosRun run;
@@ -25,8 +25,14 @@ final class EventRunner {
   private final Pacer pacer;
   private final Random random;
 
-  EventRunner(ChaosRun run, LocalCluster cluster, StatusMirror mirror, RunJournal journal, CallCounters counters,
-      Pacer pacer, Random random) {
+  EventRunner(
+      ChaosRun run,
+      LocalCluster cluster,
+      StatusMirror mirror,
+      RunJournal journal,
+      CallCounters counters,
+      Pacer pacer,
+      Random random) {
     this.run = run;
     this.o = run.o;
     this.cluster = cluster;
@@ -47,9 +53,9 @@ final class EventRunner {
   }
 
   /**
-   * A transition published by a node. One published by a victim for a job that has already
-   * moved away from it (and before the victim was started again) means the old process still
-   * runs that job: with --mode stop, after SIGCONT.
+   * A transition published by a node. One published by a victim for a job that has already moved
+   * away from it (and before the victim was started again) means the old process still runs that
+   * job: with --mode stop, after SIGCONT.
    */
   static void onLiveEvent(ChaosRun run, LiveEvent m) {
     String jobId = m.jobId();
@@ -57,17 +63,27 @@ final class EventRunner {
     if (jobId == null || node == null) return;
     String kind = m.event() == null ? "?" : m.event();
     for (ChaosEvent e : run.events) {
-      if (e.restartBeganNs == 0 && e.victim.name.equals(node) && e.resolvedS.containsKey(jobId)
+      if (e.restartBeganNs == 0
+          && e.victim.name.equals(node)
+          && e.resolvedS.containsKey(jobId)
           && e.mirrorReverted.add(jobId)) {
-        run.note("event " + e.n + ": " + node + " published '" + kind + "' for job " + jobId
-            + ", which had already moved away from it");
+        run.note(
+            "event "
+                + e.n
+                + ": "
+                + node
+                + " published '"
+                + kind
+                + "' for job "
+                + jobId
+                + ", which had already moved away from it");
       }
     }
   }
 
   /**
-   * auto rate: lets burst k go, waits until half of it is accepted (at most 10 s) and gives
-   * those jobs half a second to start; the rest of the burst is submitted during the event.
+   * auto rate: lets burst k go, waits until half of it is accepted (at most 10 s) and gives those
+   * jobs half a second to start; the rest of the burst is submitted during the event.
    */
   private void releaseBurst(int k) {
     int from = pacer.released();
@@ -102,7 +118,8 @@ final class EventRunner {
         ChaosRun.sleep(500);
       }
       if (run.loadFinished || run.stopChaos) break;
-      List<ClusterNode> candidates = cluster.nodes.stream().filter(n -> n.available && n.alive()).toList();
+      List<ClusterNode> candidates =
+          cluster.nodes.stream().filter(n -> n.available && n.alive()).toList();
       // Never leave fewer than 2 up (keep-majority of 3 needs 2).
       if (candidates.size() - 1 < 2) {
         ChaosRun.sleep(1000);
@@ -114,7 +131,10 @@ final class EventRunner {
       runEvent(e);
       // After a restart, give the node one rebalance interval (10 s) to take shards back, so
       // that it carries jobs again when it is picked next.
-      nextAt = Math.max(e.signalNs + TimeUnit.SECONDS.toNanos(o.intervalS), System.nanoTime() + 10_000_000_000L);
+      nextAt =
+          Math.max(
+              e.signalNs + TimeUnit.SECONDS.toNanos(o.intervalS),
+              System.nanoTime() + 10_000_000_000L);
     }
   }
 
@@ -126,14 +146,18 @@ final class EventRunner {
     // Unfinished jobs whose mirror names the victim, just before the signal.
     List<String> candidates = run.openJobs().stream().map(j -> j.id).toList();
     Set<String> onVictim = new LinkedHashSet<>();
-    mirror.read(candidates).forEach((id, h) -> {
-      if (v.name.equals(h.node()) && !h.terminal()) onVictim.add(id);
-    });
-    String sig = switch (o.mode) {
-      case "kill" -> "KILL";
-      case "stop" -> "STOP";
-      default -> "TERM";
-    };
+    mirror
+        .read(candidates)
+        .forEach(
+            (id, h) -> {
+              if (v.name.equals(h.node()) && !h.terminal()) onVictim.add(id);
+            });
+    String sig =
+        switch (o.mode) {
+          case "kill" -> "KILL";
+          case "stop" -> "STOP";
+          default -> "TERM";
+        };
     // The calls the victim started so far (a killed process takes its counter along).
     counters.sample(v, false);
     e.callsAtSignal = v.lastCount();
@@ -150,13 +174,25 @@ final class EventRunner {
     e.finishedBeforeSignal = finished.size();
     e.onVictim = onVictim;
     run.events.add(e);
-    run.note(String.format(Locale.ROOT, "event %d: SIG%s %s (pid %d), %d unfinished job(s) on it%s%s", e.n, sig,
-        v.name, e.pid, onVictim.size(), e.finishedBeforeSignal == 0 ? "" : " (+" + e.finishedBeforeSignal
-            + " its mirror still showed running, already finished in the journal)",
-        rc == 0 ? "" : " (kill exit " + rc + ")"));
+    run.note(
+        String.format(
+            Locale.ROOT,
+            "event %d: SIG%s %s (pid %d), %d unfinished job(s) on it%s%s",
+            e.n,
+            sig,
+            v.name,
+            e.pid,
+            onVictim.size(),
+            e.finishedBeforeSignal == 0
+                ? ""
+                : " (+"
+                    + e.finishedBeforeSignal
+                    + " its mirror still showed running, already finished in the journal)",
+            rc == 0 ? "" : " (kill exit " + rc + ")"));
     Thread watcher = run.start("watch-" + e.n, () -> watch(e));
 
-    ClusterNode witness = cluster.nodes.stream().filter(n -> n != v && n.available).findFirst().orElse(null);
+    ClusterNode witness =
+        cluster.nodes.stream().filter(n -> n != v && n.available).findFirst().orElse(null);
     switch (o.mode) {
       case "kill" -> waitMembership(e, witness, 60);
       case "stop" -> {
@@ -169,9 +205,17 @@ final class EventRunner {
         e.contS = e.since(System.nanoTime());
         e.contWallMs = System.currentTimeMillis();
         v.frozen = false;
-        run.note(String.format(Locale.ROOT, "event %d: SIGCONT %s after %.1f s (downed: %s, removed: %s)", e.n, v.name,
-            e.contS, ChaosRun.fmtS(e.downS), ChaosRun.fmtS(e.removedS)));
-        if (Double.isNaN(e.downS)) e.notes.add("the cluster had not downed the frozen node when it was continued");
+        run.note(
+            String.format(
+                Locale.ROOT,
+                "event %d: SIGCONT %s after %.1f s (downed: %s, removed: %s)",
+                e.n,
+                v.name,
+                e.contS,
+                ChaosRun.fmtS(e.downS),
+                ChaosRun.fmtS(e.removedS)));
+        if (Double.isNaN(e.downS))
+          e.notes.add("the cluster had not downed the frozen node when it was continued");
         waitExit(e, 60);
         waitMembership(e, witness, 30);
       }
@@ -183,8 +227,11 @@ final class EventRunner {
     // Kill mode: the process is gone at once; the other modes waited for it above.
     if (v.alive() && o.mode.equals("kill")) e.notes.add("process still alive after SIGKILL?");
     if (v.alive()) {
-      e.notes.add(v.name + " still running " + (o.mode.equals("stop") ? "60 s after SIGCONT" : "90 s after SIGTERM")
-          + ": sent SIGKILL");
+      e.notes.add(
+          v.name
+              + " still running "
+              + (o.mode.equals("stop") ? "60 s after SIGCONT" : "90 s after SIGTERM")
+              + ": sent SIGKILL");
       run.note("event " + e.n + ": " + e.notes.get(e.notes.size() - 1));
       counters.sample(v, false);
       Processes.signal(v.pid(), "KILL");
@@ -209,7 +256,14 @@ final class EventRunner {
       startRc = cluster.script(240, "node-start", Integer.toString(v.i));
       if (startRc != 0) {
         e.notes.add("node-start " + v.i + " failed (exit " + startRc + "), attempt " + attempt);
-        run.note("event " + e.n + ": node-start failed (exit " + startRc + "); see .cluster/" + v.name + ".log");
+        run.note(
+            "event "
+                + e.n
+                + ": node-start failed (exit "
+                + startRc
+                + "); see .cluster/"
+                + v.name
+                + ".log");
         ChaosRun.sleep(3000);
       }
     }
@@ -218,8 +272,14 @@ final class EventRunner {
     e.wholeS = e.since(System.nanoTime());
     v.available = true;
     counters.sample(v, false);
-    run.note(String.format(Locale.ROOT, "event %d: %s started again at +%.1f s, cluster whole at %s", e.n, v.name,
-        e.restartedS, whole ? ChaosRun.fmtS(e.wholeS) : "never (180 s)"));
+    run.note(
+        String.format(
+            Locale.ROOT,
+            "event %d: %s started again at +%.1f s, cluster whole at %s",
+            e.n,
+            v.name,
+            e.restartedS,
+            whole ? ChaosRun.fmtS(e.wholeS) : "never (180 s)"));
     run.join(watcher, TimeUnit.SECONDS.toMillis(o.failoverTimeoutS) + 5000, "the failover watcher");
   }
 
@@ -232,10 +292,17 @@ final class EventRunner {
       ChaosRun.sleep(250);
     }
     if (Double.isNaN(e.removedS)) {
-      e.notes.add(e.victim.name + " not removed from the cluster within " + timeoutS + " s of waiting");
+      e.notes.add(
+          e.victim.name + " not removed from the cluster within " + timeoutS + " s of waiting");
     } else if (o.mode.equals("kill")) {
-      run.note(String.format(Locale.ROOT, "event %d: %s downed at +%s, removed at +%s", e.n, e.victim.name,
-          ChaosRun.fmtS(e.downS), ChaosRun.fmtS(e.removedS)));
+      run.note(
+          String.format(
+              Locale.ROOT,
+              "event %d: %s downed at +%s, removed at +%s",
+              e.n,
+              e.victim.name,
+              ChaosRun.fmtS(e.downS),
+              ChaosRun.fmtS(e.removedS)));
     }
   }
 
@@ -260,7 +327,13 @@ final class EventRunner {
     }
     if (!Processes.alive(e.pid)) {
       e.exitedS = e.since(System.nanoTime());
-      run.note(String.format(Locale.ROOT, "event %d: %s exited by itself at +%.1f s", e.n, e.victim.name, e.exitedS));
+      run.note(
+          String.format(
+              Locale.ROOT,
+              "event %d: %s exited by itself at +%.1f s",
+              e.n,
+              e.victim.name,
+              e.exitedS));
     }
   }
 
@@ -274,7 +347,8 @@ final class EventRunner {
       double at = e.since(System.nanoTime());
       for (Map.Entry<String, StatusMirror.Entry> x : h.entrySet()) {
         String node = x.getValue().node();
-        if (x.getValue().terminal() || (node != null && !node.isEmpty() && !node.equals(e.victim.name))) {
+        if (x.getValue().terminal()
+            || (node != null && !node.isEmpty() && !node.equals(e.victim.name))) {
           e.resolvedS.put(x.getKey(), at);
           open.remove(x.getKey());
         }
@@ -284,28 +358,62 @@ final class EventRunner {
     e.unresolved = open.size();
     if (!e.onVictim.isEmpty()) {
       if (open.isEmpty()) {
-        e.failoverS = e.resolvedS.values().stream().mapToDouble(Double::doubleValue).max().orElse(0);
-        run.note(String.format(Locale.ROOT, "event %d: failover %.2f s (%d job(s) of %s elsewhere or finished)", e.n,
-            e.failoverS, e.onVictim.size(), e.victim.name));
+        e.failoverS =
+            e.resolvedS.values().stream().mapToDouble(Double::doubleValue).max().orElse(0);
+        run.note(
+            String.format(
+                Locale.ROOT,
+                "event %d: failover %.2f s (%d job(s) of %s elsewhere or finished)",
+                e.n,
+                e.failoverS,
+                e.onVictim.size(),
+                e.victim.name));
       } else {
-        run.note("event " + e.n + ": " + open.size() + " job(s) still on " + e.victim.name + " after "
-            + o.failoverTimeoutS + " s");
+        run.note(
+            "event "
+                + e.n
+                + ": "
+                + open.size()
+                + " job(s) still on "
+                + e.victim.name
+                + " after "
+                + o.failoverTimeoutS
+                + " s");
       }
     } else {
-      run.note("event " + e.n + ": no unfinished job was on " + e.victim.name + ": failover not measured");
+      run.note(
+          "event "
+              + e.n
+              + ": no unfinished job was on "
+              + e.victim.name
+              + ": failover not measured");
     }
     // Until the victim starts again, a moved job's hash must never name it again: that would
     // be the old process still running the job (stop mode: after SIGCONT).
     while (e.restartBeganNs == 0 && !run.stopChaos) {
-      List<String> moved = e.resolvedS.keySet().stream().filter(id -> !e.mirrorReverted.contains(id)).toList();
+      List<String> moved =
+          e.resolvedS.keySet().stream().filter(id -> !e.mirrorReverted.contains(id)).toList();
       if (moved.isEmpty()) break;
-      mirror.read(moved).forEach((id, x) -> {
-        if (e.restartBeganNs == 0 && e.victim.name.equals(x.node()) && !x.terminal()) {
-          e.mirrorReverted.add(id);
-          run.note("event " + e.n + ": job " + id + " moved away from " + e.victim.name + " but its mirror names "
-              + e.victim.name + " again (state " + x.state() + ")");
-        }
-      });
+      mirror
+          .read(moved)
+          .forEach(
+              (id, x) -> {
+                if (e.restartBeganNs == 0 && e.victim.name.equals(x.node()) && !x.terminal()) {
+                  e.mirrorReverted.add(id);
+                  run.note(
+                      "event "
+                          + e.n
+                          + ": job "
+                          + id
+                          + " moved away from "
+                          + e.victim.name
+                          + " but its mirror names "
+                          + e.victim.name
+                          + " again (state "
+                          + x.state()
+                          + ")");
+                }
+              });
       ChaosRun.sleep(100);
     }
     e.watchDone = true;

@@ -18,8 +18,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * The local cluster the run works on, through ops/cluster: started fresh (and stopped at the
- * end) or taken as it runs; whether it is whole; what its members are.
+ * The local cluster the run works on, through ops/cluster: started fresh (and stopped at the end)
+ * or taken as it runs; whether it is whole; what its members are.
  */
 final class LocalCluster {
   final List<ClusterNode> nodes = new ArrayList<>();
@@ -50,16 +50,22 @@ final class LocalCluster {
       try {
         n = Integer.parseInt(Files.readString(state.resolve("nodes")).trim());
       } catch (IOException | NumberFormatException e) {
-        throw new Fatal("--use-running: no cluster started by ops/cluster (" + state.resolve("nodes") + ")");
+        throw new Fatal(
+            "--use-running: no cluster started by ops/cluster (" + state.resolve("nodes") + ")");
       }
       if (n < 3) throw new Fatal("the running cluster has " + n + " nodes; chaos needs 3 or more");
       for (int i = 1; i <= n; i++) nodes.add(new ClusterNode(i, state));
       for (ClusterNode node : nodes) {
         if (!node.alive()) {
-          throw new Fatal(node.name + " of the running cluster is not running (ops/cluster node-start " + node.i + ")");
+          throw new Fatal(
+              node.name
+                  + " of the running cluster is not running (ops/cluster node-start "
+                  + node.i
+                  + ")");
         }
       }
-      if (!waitWhole(60)) throw new Fatal("the running cluster is not whole: not all " + n + " members are Up");
+      if (!waitWhole(60))
+        throw new Fatal("the running cluster is not whole: not all " + n + " members are Up");
       try {
         String env = Files.readString(state.resolve("env"));
         Matcher m = Pattern.compile("REPORTS_SIM_LATENCY=(\\S+)").matcher(env);
@@ -71,12 +77,19 @@ final class LocalCluster {
       n = o.nodes;
       for (int i = 1; i <= 9; i++) {
         if (new ClusterNode(i, state).alive()) {
-          throw new Fatal("node" + i + " of a cluster is already running (ops/cluster status): pass --use-running,"
-              + " or stop it first with ops/cluster down");
+          throw new Fatal(
+              "node"
+                  + i
+                  + " of a cluster is already running (ops/cluster status): pass --use-running,"
+                  + " or stop it first with ops/cluster down");
         }
       }
       for (int i = 1; i <= n; i++) nodes.add(new ClusterNode(i, state));
-      run.note("starting a fresh cluster: ops/cluster up --nodes " + n + " --fresh --latency " + o.latency);
+      run.note(
+          "starting a fresh cluster: ops/cluster up --nodes "
+              + n
+              + " --fresh --latency "
+              + o.latency);
       startedCluster = true;
       int rc = script(600, "up", "--nodes", Integer.toString(n), "--fresh", "--latency", o.latency);
       if (rc != 0) throw new Fatal("ops/cluster up failed (exit " + rc + ")");
@@ -100,7 +113,9 @@ final class LocalCluster {
     for (ClusterNode n : nodes) {
       if (n.frozen) {
         try {
-          new ProcessBuilder("kill", "-CONT", Long.toString(n.pid())).start().waitFor(5, TimeUnit.SECONDS);
+          new ProcessBuilder("kill", "-CONT", Long.toString(n.pid()))
+              .start()
+              .waitFor(5, TimeUnit.SECONDS);
         } catch (Exception ignored) {
           // best effort
         }
@@ -114,16 +129,21 @@ final class LocalCluster {
     cmd.add(o.repo.resolve("ops/cluster").toString());
     cmd.addAll(List.of(args));
     try {
-      Process p = new ProcessBuilder(cmd).directory(o.repo.toFile()).redirectErrorStream(true).start();
+      Process p =
+          new ProcessBuilder(cmd).directory(o.repo.toFile()).redirectErrorStream(true).start();
       p.getOutputStream().close();
-      Thread copier = new Thread(() -> {
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-          String line;
-          while ((line = r.readLine()) != null) System.err.println("    | " + line);
-        } catch (IOException ignored) {
-          // process gone
-        }
-      });
+      Thread copier =
+          new Thread(
+              () -> {
+                try (BufferedReader r =
+                    new BufferedReader(
+                        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                  String line;
+                  while ((line = r.readLine()) != null) System.err.println("    | " + line);
+                } catch (IOException ignored) {
+                  // process gone
+                }
+              });
       copier.setDaemon(true);
       copier.start();
       if (!p.waitFor(timeoutS, TimeUnit.SECONDS)) {
@@ -169,7 +189,8 @@ final class LocalCluster {
     JsonNode c = getJson(n, "/api/v1/cluster", 1500);
     if (c == null || !c.has("members")) return null;
     Map<String, String> out = new LinkedHashMap<>();
-    for (JsonNode m : c.get("members")) out.put(m.path("address").asText(), m.path("status").asText());
+    for (JsonNode m : c.get("members"))
+      out.put(m.path("address").asText(), m.path("status").asText());
     return out;
   }
 

@@ -61,7 +61,9 @@ final class NodeLogs {
         scan.samples.add("cannot read " + p + ": " + e.getMessage());
       }
     }
-    distinct.entrySet().stream().sorted((a, b) -> b.getValue() - a.getValue()).limit(15)
+    distinct.entrySet().stream()
+        .sorted((a, b) -> b.getValue() - a.getValue())
+        .limit(15)
         .forEach(x -> scan.samples.add(x.getValue() + "x " + x.getKey()));
     return scan;
   }

@@ -3,16 +3,17 @@ package io.reportcluster.tools.chaos;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Decides when the next job may be submitted. auto: the jobs come in kills + 1 equal bursts,
- * the first at the start and one just before each event (the chaos thread releases it, waits
- * until it is accepted, gives the jobs a second to start, then strikes), so that every event
- * hits a node with jobs running and queued however fast the jobs finish; max: all at once;
- * a number: that many submits per second.
+ * Decides when the next job may be submitted. auto: the jobs come in kills + 1 equal bursts, the
+ * first at the start and one just before each event (the chaos thread releases it, waits until it
+ * is accepted, gives the jobs a second to start, then strikes), so that every event hits a node
+ * with jobs running and queued however fast the jobs finish; max: all at once; a number: that many
+ * submits per second.
  */
 final class Pacer {
   private final ChaosRun run;
   private final ChaosOptions o;
   private long nextNs = System.nanoTime();
+
   /** auto: jobs with an index below this may be submitted. */
   private int released;
 
@@ -46,7 +47,8 @@ final class Pacer {
         return true;
       }
       try {
-        long waitMs = index < released ? Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextNs - now)) : 200;
+        long waitMs =
+            index < released ? Math.max(1, TimeUnit.NANOSECONDS.toMillis(nextNs - now)) : 200;
         wait(Math.min(waitMs, 200));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();

@@ -12,9 +12,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The cluster's journal as the run follows it: which accepted jobs have finished, and at the
- * end every job's whole history. Read through {@link JournalReader} (typed events); each job's
- * events are read once, newer ones as they are written.
+ * The cluster's journal as the run follows it: which accepted jobs have finished, and at the end
+ * every job's whole history. Read through {@link JournalReader} (typed events); each job's events
+ * are read once, newer ones as they are written.
  */
 final class RunJournal {
   final JournalReader reader;
@@ -31,7 +31,9 @@ final class RunJournal {
     ChaosOptions o = run.o;
     JournalReader reader;
     try {
-      reader = JournalReader.open(new JournalSource(o.clusterProfile(), o.dbUrl, o.dbUser, o.dbPassword));
+      reader =
+          JournalReader.open(
+              new JournalSource(o.clusterProfile(), o.dbUrl, o.dbUser, o.dbPassword));
     } catch (RuntimeException e) {
       throw new Fatal("cannot read the journal with " + o.clusterProfile() + ": " + e.getMessage());
     }
@@ -53,16 +55,19 @@ final class RunJournal {
   }
 
   /**
-   * The ids among these whose job has a final event (Succeeded, JobFailed, Cancelled) written
-   * at or before {@code untilWallMs}. A failed read is noted and finds none.
+   * The ids among these whose job has a final event (Succeeded, JobFailed, Cancelled) written at or
+   * before {@code untilWallMs}. A failed read is noted and finds none.
    */
   Set<String> finishedBy(Collection<String> ids, long untilWallMs) {
     Set<String> out = new HashSet<>();
     if (ids.isEmpty()) return out;
     try {
-      histories.refresh(ids).forEach((id, h) -> {
-        if (h.finishedBy(untilWallMs)) out.add(id);
-      });
+      histories
+          .refresh(ids)
+          .forEach(
+              (id, h) -> {
+                if (h.finishedBy(untilWallMs)) out.add(id);
+              });
     } catch (RuntimeException e) {
       run.note("journal query failed: " + e.getMessage());
     }

@@ -22,11 +22,13 @@ import java.util.function.Consumer;
 
 /**
  * The cluster's Redis, as the nodes write it (keys named by the node's {@link RedisKeys}): each
- * job's status hash, the live events channel, each node's stats hash. The connections live as
- * long as the run (the JVM exits after it).
+ * job's status hash, the live events channel, each node's stats hash. The connections live as long
+ * as the run (the JVM exits after it).
  */
 final class StatusMirror {
-  /** A job's hash: its state and the node that runs it (null when the hash or the field is missing). */
+  /**
+   * A job's hash: its state and the node that runs it (null when the hash or the field is missing).
+   */
   record Entry(String state, String node) {
     static final Entry NONE = new Entry(null, null);
 
@@ -48,7 +50,9 @@ final class StatusMirror {
     this.redis = redis;
   }
 
-  /** Connects, and hands every live event published on the cluster's channel to {@code listener}. */
+  /**
+   * Connects, and hands every live event published on the cluster's channel to {@code listener}.
+   */
   static StatusMirror connect(String url, String prefix, Consumer<LiveEvent> listener) {
     try {
       RedisKeys keys = new RedisKeys(prefix);
@@ -57,13 +61,14 @@ final class StatusMirror {
       redis.setTimeout(Duration.ofSeconds(2));
       redis.sync().ping();
       StatefulRedisPubSubConnection<String, String> live = client.connectPubSub();
-      live.addListener(new RedisPubSubAdapter<String, String>() {
-        @Override
-        public void message(String channel, String message) {
-          LiveEvent event = ProtocolJson.read(message, LiveEvent.class);
-          if (event != null) listener.accept(event);
-        }
-      });
+      live.addListener(
+          new RedisPubSubAdapter<String, String>() {
+            @Override
+            public void message(String channel, String message) {
+              LiveEvent event = ProtocolJson.read(message, LiveEvent.class);
+              if (event != null) listener.accept(event);
+            }
+          });
       live.sync().subscribe(keys.eventsChannel());
       return new StatusMirror(keys, redis);
     } catch (RuntimeException e) {
@@ -71,7 +76,10 @@ final class StatusMirror {
     }
   }
 
-  /** The hash of each of these jobs (read in one pipeline); a hash that cannot be read counts as missing. */
+  /**
+   * The hash of each of these jobs (read in one pipeline); a hash that cannot be read counts as
+   * missing.
+   */
   Map<String, Entry> read(Collection<String> jobIds) {
     RedisAsyncCommands<String, String> async = redis.async();
     Map<String, RedisFuture<List<KeyValue<String, String>>>> pending = new LinkedHashMap<>();
@@ -80,7 +88,8 @@ final class StatusMirror {
     for (Map.Entry<String, RedisFuture<List<KeyValue<String, String>>>> e : pending.entrySet()) {
       try {
         List<KeyValue<String, String>> kv = e.getValue().get(3, TimeUnit.SECONDS);
-        out.put(e.getKey(), new Entry(kv.get(0).getValueOrElse(null), kv.get(1).getValueOrElse(null)));
+        out.put(
+            e.getKey(), new Entry(kv.get(0).getValueOrElse(null), kv.get(1).getValueOrElse(null)));
       } catch (Exception ex) {
         out.put(e.getKey(), Entry.NONE);
       }

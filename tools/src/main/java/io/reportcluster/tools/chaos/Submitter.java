@@ -2,7 +2,6 @@ package io.reportcluster.tools.chaos;
 
 import io.reportcluster.protocol.Api;
 import io.reportcluster.tools.http.Answer;
-import io.reportcluster.tools.http.ServiceClient;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
@@ -13,12 +12,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The load: submitting clients that take the jobs in order, paced by the {@link Pacer}, each
- * round-robin over the live nodes. A failed submit is retried on the next live node with the
- * same Idempotency-Key, so it reaches the same job whichever node takes it.
+ * round-robin over the live nodes. A failed submit is retried on the next live node with the same
+ * Idempotency-Key, so it reaches the same job whichever node takes it.
  */
 final class Submitter {
   /** A 503's Retry-After is honoured up to this long; then the next node is tried. */
   private static final long MAX_SHED_WAIT_MS = 5_000;
+
   /** One job stops being retried after this long (or at the deadline). */
   private static final long GIVE_UP_S = 120;
 
@@ -37,7 +37,9 @@ final class Submitter {
     this.pacer = pacer;
   }
 
-  /** One client: submits jobs until none is left; {@code offset} staggers the clients' first node. */
+  /**
+   * One client: submits jobs until none is left; {@code offset} staggers the clients' first node.
+   */
   void loop(int offset) {
     ChaosJob[] jobs = run.jobs;
     int rr = offset;
@@ -84,7 +86,14 @@ final class Submitter {
         Api.JobAccepted accepted = r.as(Api.JobAccepted.class);
         String id = accepted == null ? null : accepted.jobId();
         if (id != null && !id.equals(job.id)) {
-          run.note("job " + job.index + ": node answered id " + id + ", expected " + job.id + " (using the node's)");
+          run.note(
+              "job "
+                  + job.index
+                  + ": node answered id "
+                  + id
+                  + ", expected "
+                  + job.id
+                  + " (using the node's)");
           job.id = id;
         }
         job.acceptedBy = n.name;

@@ -40,7 +40,9 @@ final class Verification {
 
     /** The final state the journal gives the job, or null while it runs. */
     String finalState() {
-      return succeeded() > 0 ? "SUCCESS" : failed() > 0 ? "FAILURE" : cancelled() > 0 ? "REVOKED" : null;
+      return succeeded() > 0
+          ? "SUCCESS"
+          : failed() > 0 ? "FAILURE" : cancelled() > 0 ? "REVOKED" : null;
     }
   }
 
@@ -70,7 +72,12 @@ final class Verification {
   private final RunJournal journal;
   private final CallCounters counters;
 
-  Verification(ChaosRun run, LocalCluster cluster, StatusMirror mirror, RunJournal journal, CallCounters counters) {
+  Verification(
+      ChaosRun run,
+      LocalCluster cluster,
+      StatusMirror mirror,
+      RunJournal journal,
+      CallCounters counters) {
     this.run = run;
     this.cluster = cluster;
     this.mirror = mirror;
@@ -85,11 +92,18 @@ final class Verification {
       List<String> ids = Arrays.stream(run.jobs).map(j -> j.id).toList();
       Map<String, JobHistory> histories = journal.histories(ids);
       Map<String, Map<Long, String>> writers = journal.reader.writers(ids);
-      histories.forEach((id, h) -> {
-        if (h.events().isEmpty()) return;
-        Map<Long, String> bySeq = writers.getOrDefault(id, Map.of());
-        facts.put(id, new JobFacts(h, h.events().stream().map(e -> bySeq.getOrDefault(e.sequenceNr(), "?")).toList()));
-      });
+      histories.forEach(
+          (id, h) -> {
+            if (h.events().isEmpty()) return;
+            Map<Long, String> bySeq = writers.getOrDefault(id, Map.of());
+            facts.put(
+                id,
+                new JobFacts(
+                    h,
+                    h.events().stream()
+                        .map(e -> bySeq.getOrDefault(e.sequenceNr(), "?"))
+                        .toList()));
+          });
       countRecordedCalls(v, histories);
     } catch (RuntimeException e) {
       throw new Fatal("journal check failed: " + e.getMessage());
@@ -123,7 +137,10 @@ final class Verification {
       Set<Integer> seen = new HashSet<>();
       boolean dupStep = false;
       for (int s : steps) if (s >= 0 && !seen.add(s)) dupStep = true;
-      if (succeeded > 1 || steps.size() > maxSteps || dupStep || succeeded + failed + cancelled > 1) {
+      if (succeeded > 1
+          || steps.size() > maxSteps
+          || dupStep
+          || succeeded + failed + cancelled > 1) {
         v.twice.add(j.id + " (" + succeeded + " Succeeded, StepCompleted steps " + steps + ")");
       }
       // Incarnations of a job must follow one another: a writer that comes back after another
@@ -132,7 +149,8 @@ final class Verification {
       for (String w : f.writers()) {
         if (order.isEmpty() || !order.get(order.size() - 1).equals(w)) order.add(w);
       }
-      if (new HashSet<>(order).size() != order.size()) v.interleaved.add(j.id + " writers " + order);
+      if (new HashSet<>(order).size() != order.size())
+        v.interleaved.add(j.id + " writers " + order);
     }
     checkMirror(v, facts);
     checkWritesAfterCont(v, facts);
@@ -140,9 +158,9 @@ final class Verification {
   }
 
   /**
-   * Everything the cluster recorded during the run (any job, also those of unanswered submits),
-   * to set against the calls the nodes started. With --use-running, only what was written since
-   * the load started.
+   * Everything the cluster recorded during the run (any job, also those of unanswered submits), to
+   * set against the calls the nodes started. With --use-running, only what was written since the
+   * load started.
    */
   private void countRecordedCalls(Verdict v, Map<String, JobHistory> ours) {
     long since = run.o.useRunning ? run.loadStartWallMs : 0L;
@@ -171,8 +189,11 @@ final class Verification {
           if (events.get(k).writtenAtMs() <= e.signalWallMs) before = f.writers().get(k);
         }
         for (int k = 0; k < events.size(); k++) {
-          if (before != null && f.writers().get(k).equals(before) && events.get(k).writtenAtMs() > e.contWallMs) {
-            v.zombieWrites.add("event " + e.n + " job " + id + " seq " + events.get(k).sequenceNr());
+          if (before != null
+              && f.writers().get(k).equals(before)
+              && events.get(k).writtenAtMs() > e.contWallMs) {
+            v.zombieWrites.add(
+                "event " + e.n + " job " + id + " seq " + events.get(k).sequenceNr());
           }
         }
       }
@@ -180,8 +201,8 @@ final class Verification {
   }
 
   /**
-   * The status mirror must end where the journal ends: a finished job's hash shows its final
-   * state (clients read it: GET /api/v1/jobs/{id} answers from the mirror when it has the job).
+   * The status mirror must end where the journal ends: a finished job's hash shows its final state
+   * (clients read it: GET /api/v1/jobs/{id} answers from the mirror when it has the job).
    */
   private void checkMirror(Verdict v, Map<String, JobFacts> facts) {
     Map<String, String> expected = new HashMap<>();
@@ -194,21 +215,36 @@ final class Verification {
     Map<String, StatusMirror.Entry> seen = new LinkedHashMap<>();
     for (int round = 0; round < 3; round++) {
       seen.clear();
-      mirror.read(expected.keySet()).forEach((id, h) -> {
-        if (!expected.get(id).equals(h.state())) seen.put(id, h);
-      });
+      mirror
+          .read(expected.keySet())
+          .forEach(
+              (id, h) -> {
+                if (!expected.get(id).equals(h.state())) seen.put(id, h);
+              });
       if (seen.isEmpty()) break;
       ChaosRun.sleep(2000); // the last transitions may still be on their way
     }
-    seen.forEach((id, h) -> v.mirrorStale.add(id + " journal " + expected.get(id) + ", mirror " + h.state() + " on "
-        + h.node()));
+    seen.forEach(
+        (id, h) ->
+            v.mirrorStale.add(
+                id + " journal " + expected.get(id) + ", mirror " + h.state() + " on " + h.node()));
     if (!seen.isEmpty()) {
       String id = seen.keySet().iterator().next();
-      ClusterNode n = cluster.nodes.stream().filter(x -> x.available && x.alive()).findFirst().orElse(null);
+      ClusterNode n =
+          cluster.nodes.stream().filter(x -> x.available && x.alive()).findFirst().orElse(null);
       JsonNode view = n == null ? null : cluster.getJson(n, "/api/v1/jobs/" + id, 3000);
-      v.apiSample = "GET /api/v1/jobs/" + id + " on " + (n == null ? "-" : n.name) + " answers state "
-          + (view == null ? "(no answer)" : view.path("state").asText() + ", node " + view.path("node").asText())
-          + " (journal: " + expected.get(id) + ")";
+      v.apiSample =
+          "GET /api/v1/jobs/"
+              + id
+              + " on "
+              + (n == null ? "-" : n.name)
+              + " answers state "
+              + (view == null
+                  ? "(no answer)"
+                  : view.path("state").asText() + ", node " + view.path("node").asText())
+              + " (journal: "
+              + expected.get(id)
+              + ")";
     }
   }
 }

@@ -3,8 +3,8 @@ package io.reportcluster.tools.cli;
 import java.io.PrintStream;
 
 /**
- * What every tool does with its command line: help on stdout with status 0, a bad option on
- * stderr with a hint and status 2, otherwise the tool's own exit status.
+ * What every tool does with its command line: help on stdout with status 0, a bad option on stderr
+ * with a hint and status 2, otherwise the tool's own exit status.
  */
 public final class Cli {
   private Cli() {}
@@ -27,11 +27,17 @@ public final class Cli {
     int run(O options);
   }
 
-  public static <O extends Options> int run(Usage usage, String[] args, Parser<O> parser, Tool<O> tool) {
+  public static <O extends Options> int run(
+      Usage usage, String[] args, Parser<O> parser, Tool<O> tool) {
     return run(usage, args, parser, tool, System.out, System.err);
   }
 
-  static <O extends Options> int run(Usage usage, String[] args, Parser<O> parser, Tool<O> tool, PrintStream out,
+  static <O extends Options> int run(
+      Usage usage,
+      String[] args,
+      Parser<O> parser,
+      Tool<O> tool,
+      PrintStream out,
       PrintStream err) {
     O options;
     try {

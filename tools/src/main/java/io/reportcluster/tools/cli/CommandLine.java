@@ -1,9 +1,9 @@
 package io.reportcluster.tools.cli;
 
 /**
- * The options of one tool, read left to right. Each tool keeps its own switch over the flags
- * and asks this class for the value of the one it is at, so every tool says "needs a value",
- * "needs a whole number" and "must be at least" in the same words:
+ * The options of one tool, read left to right. Each tool keeps its own switch over the flags and
+ * asks this class for the value of the one it is at, so every tool says "needs a value", "needs a
+ * whole number" and "must be at least" in the same words:
  *
  * <pre>{@code
  * CommandLine args = new CommandLine(argv);

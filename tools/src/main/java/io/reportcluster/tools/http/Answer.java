@@ -4,13 +4,14 @@ import io.reportcluster.protocol.Api;
 import io.reportcluster.tools.ProtocolJson;
 
 /**
- * One HTTP answer of the service. {@code retryAfter} is the raw header (null when absent);
- * {@code sentNs} and {@code doneNs} are System.nanoTime() stamps around the exchange.
+ * One HTTP answer of the service. {@code retryAfter} is the raw header (null when absent); {@code
+ * sentNs} and {@code doneNs} are System.nanoTime() stamps around the exchange.
  */
 public record Answer(int status, String body, String retryAfter, long sentNs, long doneNs) {
 
   /** Floor of a 503 back-off, so that {@code Retry-After: 0} cannot turn into a busy loop. */
   public static final long MIN_RETRY_WAIT_MS = 100;
+
   /** The wait when a 503 names none (or names an HTTP date, which the node never sends). */
   public static final long DEFAULT_RETRY_WAIT_MS = 1_000;
 
@@ -25,8 +26,8 @@ public record Answer(int status, String body, String retryAfter, long sentNs, lo
 
   /**
    * How long a 503 asks the client to wait: Retry-After in delta-seconds (fractions tolerated),
-   * {@link #DEFAULT_RETRY_WAIT_MS} when absent or not a number, never below
-   * {@link #MIN_RETRY_WAIT_MS}.
+   * {@link #DEFAULT_RETRY_WAIT_MS} when absent or not a number, never below {@link
+   * #MIN_RETRY_WAIT_MS}.
    */
   public long retryAfterMs() {
     long ms = DEFAULT_RETRY_WAIT_MS;
@@ -40,7 +41,10 @@ public record Answer(int status, String body, String retryAfter, long sentNs, lo
     return Math.max(MIN_RETRY_WAIT_MS, ms);
   }
 
-  /** The body read as one of the protocol's records ({@link ProtocolJson}); null when it is not that JSON. */
+  /**
+   * The body read as one of the protocol's records ({@link ProtocolJson}); null when it is not that
+   * JSON.
+   */
   public <T> T as(Class<T> type) {
     return ProtocolJson.read(body, type);
   }

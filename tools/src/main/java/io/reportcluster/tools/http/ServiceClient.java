@@ -16,9 +16,8 @@ import java.util.concurrent.Executor;
 
 /**
  * The tools' one HTTP client for a reportcluster service: submit a job, read JSON. HTTP/1.1 (the
- * node's server), bodies through the protocol's JSON mapper. It makes one request per call;
- * what to do with a 503 (wait {@link Answer#retryAfterMs()}, try another node) is the caller's
- * policy.
+ * node's server), bodies through the protocol's JSON mapper. It makes one request per call; what to
+ * do with a 503 (wait {@link Answer#retryAfterMs()}, try another node) is the caller's policy.
  */
 public final class ServiceClient {
   private final HttpClient http;
@@ -38,7 +37,9 @@ public final class ServiceClient {
   }
 
   private static HttpClient.Builder builder(Duration connectTimeout) {
-    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(connectTimeout);
+    return HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(connectTimeout);
   }
 
   /**
@@ -47,21 +48,32 @@ public final class ServiceClient {
    */
   public Answer submit(URI uri, String startup, String idempotencyKey, Duration timeout)
       throws IOException, InterruptedException {
-    HttpRequest.Builder request = HttpRequest.newBuilder(uri)
-        .timeout(timeout)
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(Json.MAPPER.writeValueAsString(Map.of("startup", startup))));
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(uri)
+            .timeout(timeout)
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json")
+            .POST(
+                HttpRequest.BodyPublishers.ofString(
+                    Json.MAPPER.writeValueAsString(Map.of("startup", startup))));
     if (idempotencyKey != null) request.header("Idempotency-Key", idempotencyKey);
     return send(request.build());
   }
 
   /** GETs {@code uri}, whatever its status. */
   public Answer get(URI uri, Duration timeout) throws IOException, InterruptedException {
-    return send(HttpRequest.newBuilder(uri).timeout(timeout).header("Accept", "application/json").GET().build());
+    return send(
+        HttpRequest.newBuilder(uri)
+            .timeout(timeout)
+            .header("Accept", "application/json")
+            .GET()
+            .build());
   }
 
-  /** The JSON of a 200 answer to a GET; null for any other status, a body that is not JSON, or no answer. */
+  /**
+   * The JSON of a 200 answer to a GET; null for any other status, a body that is not JSON, or no
+   * answer.
+   */
   public JsonNode getJson(URI uri, Duration timeout) {
     try {
       Answer answer = get(uri, timeout);
@@ -77,8 +89,12 @@ public final class ServiceClient {
   private Answer send(HttpRequest request) throws IOException, InterruptedException {
     long sentNs = System.nanoTime();
     HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-    return new Answer(response.statusCode(), response.body(),
-        response.headers().firstValue("Retry-After").orElse(null), sentNs, System.nanoTime());
+    return new Answer(
+        response.statusCode(),
+        response.body(),
+        response.headers().firstValue("Retry-After").orElse(null),
+        sentNs,
+        System.nanoTime());
   }
 
   /** Percent-encodes a job id for use as one path segment. */

@@ -11,7 +11,8 @@ public record JournalEvent(long sequenceNr, long writtenAtMs, ReportJob.Event ev
 
   /** Succeeded, JobFailed or Cancelled: the job's last event. */
   public boolean isFinal() {
-    return event instanceof ReportJob.Succeeded || event instanceof ReportJob.JobFailed
+    return event instanceof ReportJob.Succeeded
+        || event instanceof ReportJob.JobFailed
         || event instanceof ReportJob.Cancelled;
   }
 }

@@ -33,18 +33,19 @@ import org.apache.pekko.stream.javadsl.Source;
 
 /**
  * Reads jobs' events from the node's journal through pekko-persistence-query (the JDBC read
- * journal), decoded into {@link ReportJob.Event} records by the node's own serialization. A
- * renamed or changed event therefore fails to compile here, or fails loudly at decoding, instead
- * of silently matching nothing.
+ * journal), decoded into {@link ReportJob.Event} records by the node's own serialization. A renamed
+ * or changed event therefore fails to compile here, or fails loudly at decoding, instead of
+ * silently matching nothing.
  *
- * <p>It runs a local actor system configured by the node's run profile (so the same journal
- * plugin, database and serialization bindings) with {@code tools.conf} on top: no cluster, no
- * remoting, nothing written. Calls block; they are meant for tools, not for the node. Events
- * carry no tags, so jobs are found through {@code currentPersistenceIds} and read one by one.
+ * <p>It runs a local actor system configured by the node's run profile (so the same journal plugin,
+ * database and serialization bindings) with {@code tools.conf} on top: no cluster, no remoting,
+ * nothing written. Calls block; they are meant for tools, not for the node. Events carry no tags,
+ * so jobs are found through {@code currentPersistenceIds} and read one by one.
  */
 public final class JournalReader implements AutoCloseable {
   /** Jobs read at once; the profile's pool has 8 connections. */
   private static final int PARALLELISM = 4;
+
   private static final Duration ONE_JOB_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration ALL_JOBS_TIMEOUT = Duration.ofMinutes(10);
 
@@ -56,7 +57,9 @@ public final class JournalReader implements AutoCloseable {
   private JournalReader(ActorSystem system) {
     this.system = system;
     this.config = system.settings().config();
-    this.journal = PersistenceQuery.get(system).getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
+    this.journal =
+        PersistenceQuery.get(system)
+            .getReadJournalFor(JdbcReadJournal.class, JdbcReadJournal.Identifier());
     this.materializer = Materializer.matFromSystem(system);
   }
 
@@ -69,11 +72,12 @@ public final class JournalReader implements AutoCloseable {
     if (source.url() != null) database.put("reports.db.url", source.url());
     if (source.user() != null) database.put("reports.db.user", source.user());
     if (source.password() != null) database.put("reports.db.password", source.password());
-    Config config = ConfigFactory.parseResources("tools.conf")
-        .withFallback(ConfigFactory.parseMap(database))
-        .withFallback(ConfigFactory.parseFile(source.profile().toFile()))
-        .withFallback(ConfigFactory.defaultReference())
-        .resolve();
+    Config config =
+        ConfigFactory.parseResources("tools.conf")
+            .withFallback(ConfigFactory.parseMap(database))
+            .withFallback(ConfigFactory.parseFile(source.profile().toFile()))
+            .withFallback(ConfigFactory.defaultReference())
+            .resolve();
     return new JournalReader(ActorSystem.create("reportcluster-tools", config));
   }
 
@@ -87,19 +91,27 @@ public final class JournalReader implements AutoCloseable {
    * database, no journal table).
    */
   public void check() {
-    await(journal.currentEventsByPersistenceId(persistenceId("-"), 1L, 1L).runWith(Sink.seq(), materializer),
+    await(
+        journal
+            .currentEventsByPersistenceId(persistenceId("-"), 1L, 1L)
+            .runWith(Sink.seq(), materializer),
         ONE_JOB_TIMEOUT);
   }
 
   /** The id of every job in the journal. */
   public List<String> jobIds() {
     String type = ReportJob.TYPE_KEY.name();
-    List<String> pids = await(journal.currentPersistenceIds().runWith(Sink.seq(), materializer), ALL_JOBS_TIMEOUT);
-    return pids.stream().filter(pid -> PersistenceId.extractEntityType(pid).equals(type))
-        .map(PersistenceId::extractEntityId).toList();
+    List<String> pids =
+        await(journal.currentPersistenceIds().runWith(Sink.seq(), materializer), ALL_JOBS_TIMEOUT);
+    return pids.stream()
+        .filter(pid -> PersistenceId.extractEntityType(pid).equals(type))
+        .map(PersistenceId::extractEntityId)
+        .toList();
   }
 
-  /** A job's events from sequence number {@code from} on; empty for an id the journal does not know. */
+  /**
+   * A job's events from sequence number {@code from} on; empty for an id the journal does not know.
+   */
   public List<JournalEvent> events(String jobId, long from) {
     return await(read(jobId, from), ONE_JOB_TIMEOUT);
   }
@@ -110,8 +122,8 @@ public final class JournalReader implements AutoCloseable {
   }
 
   /**
-   * The first event of each of these jobs: its Submitted, since a job exists once that is
-   * written. One row per job, so much cheaper than the whole history on a large journal.
+   * The first event of each of these jobs: its Submitted, since a job exists once that is written.
+   * One row per job, so much cheaper than the whole history on a large journal.
    */
   public Map<String, List<JournalEvent>> firstEvents(Collection<String> jobIds) {
     Map<String, Long> fromStart = new LinkedHashMap<>();
@@ -120,9 +132,15 @@ public final class JournalReader implements AutoCloseable {
   }
 
   private Map<String, List<JournalEvent>> events(Map<String, Long> fromByJob, long to) {
-    List<Map.Entry<String, List<JournalEvent>>> read = await(Source.from(new ArrayList<>(fromByJob.entrySet()))
-        .mapAsyncUnordered(PARALLELISM, e -> read(e.getKey(), e.getValue(), to).thenApply(l -> Map.entry(e.getKey(), l)))
-        .runWith(Sink.seq(), materializer), ALL_JOBS_TIMEOUT);
+    List<Map.Entry<String, List<JournalEvent>>> read =
+        await(
+            Source.from(new ArrayList<>(fromByJob.entrySet()))
+                .mapAsyncUnordered(
+                    PARALLELISM,
+                    e ->
+                        read(e.getKey(), e.getValue(), to).thenApply(l -> Map.entry(e.getKey(), l)))
+                .runWith(Sink.seq(), materializer),
+            ALL_JOBS_TIMEOUT);
     Map<String, List<JournalEvent>> out = new LinkedHashMap<>();
     for (Map.Entry<String, List<JournalEvent>> e : read) out.put(e.getKey(), e.getValue());
     return out;
@@ -133,39 +151,58 @@ public final class JournalReader implements AutoCloseable {
   }
 
   private CompletionStage<List<JournalEvent>> read(String jobId, long from, long to) {
-    return journal.currentEventsByPersistenceId(persistenceId(jobId), from, to)
+    return journal
+        .currentEventsByPersistenceId(persistenceId(jobId), from, to)
         .map(JournalReader::toEvent)
         .runWith(Sink.seq(), materializer);
   }
 
   private static JournalEvent toEvent(EventEnvelope envelope) {
     if (!(envelope.event() instanceof ReportJob.Event event)) {
-      throw new IllegalStateException(envelope.persistenceId() + " event " + envelope.sequenceNr() + " is a "
-          + envelope.event().getClass().getName() + ", not a ReportJob.Event");
+      throw new IllegalStateException(
+          envelope.persistenceId()
+              + " event "
+              + envelope.sequenceNr()
+              + " is a "
+              + envelope.event().getClass().getName()
+              + ", not a ReportJob.Event");
     }
     return new JournalEvent(envelope.sequenceNr(), envelope.timestamp(), event);
   }
 
   /**
-   * The writer of each event of these jobs: job id to sequence number to writer UUID. A new
-   * writer is a new incarnation of the job's entity, so this shows whether two incarnations
-   * wrote at once. The query API's envelopes do not carry the writer, so it is read from the
-   * journal table's writer column (names from the plugin's configuration); event payloads are
-   * never read this way.
+   * The writer of each event of these jobs: job id to sequence number to writer UUID. A new writer
+   * is a new incarnation of the job's entity, so this shows whether two incarnations wrote at once.
+   * The query API's envelopes do not carry the writer, so it is read from the journal table's
+   * writer column (names from the plugin's configuration); event payloads are never read this way.
    */
   public Map<String, Map<Long, String>> writers(Collection<String> jobIds) {
     Config table = config.getConfig("jdbc-read-journal.tables.event_journal");
     Config columns = table.getConfig("columnNames");
     String schema = table.getString("schemaName");
-    String sql = "SELECT " + columns.getString("persistenceId") + ", " + columns.getString("sequenceNumber") + ", "
-        + columns.getString("writer") + " FROM " + (schema.isEmpty() ? "" : schema + ".") + table.getString("tableName")
-        + " WHERE " + columns.getString("persistenceId") + " = ANY(?)";
+    String sql =
+        "SELECT "
+            + columns.getString("persistenceId")
+            + ", "
+            + columns.getString("sequenceNumber")
+            + ", "
+            + columns.getString("writer")
+            + " FROM "
+            + (schema.isEmpty() ? "" : schema + ".")
+            + table.getString("tableName")
+            + " WHERE "
+            + columns.getString("persistenceId")
+            + " = ANY(?)";
     Map<String, Map<Long, String>> out = new HashMap<>();
     if (jobIds.isEmpty()) return out;
-    try (Connection c = DriverManager.getConnection(url(), config.getString("reports.db.user"),
-        config.getString("reports.db.password"));
+    try (Connection c =
+            DriverManager.getConnection(
+                url(),
+                config.getString("reports.db.user"),
+                config.getString("reports.db.password"));
         PreparedStatement ps = c.prepareStatement(sql)) {
-      Array pids = c.createArrayOf("varchar", jobIds.stream().map(JournalReader::persistenceId).toArray());
+      Array pids =
+          c.createArrayOf("varchar", jobIds.stream().map(JournalReader::persistenceId).toArray());
       ps.setArray(1, pids);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
@@ -174,7 +211,8 @@ public final class JournalReader implements AutoCloseable {
         }
       }
     } catch (SQLException e) {
-      throw new IllegalStateException("cannot read the journal's writers at " + url() + ": " + e.getMessage(), e);
+      throw new IllegalStateException(
+          "cannot read the journal's writers at " + url() + ": " + e.getMessage(), e);
     }
     return out;
   }
@@ -188,9 +226,11 @@ public final class JournalReader implements AutoCloseable {
       return stage.toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
       Throwable cause = e.getCause() == null ? e : e.getCause();
-      throw new IllegalStateException(cause.getMessage() == null ? cause.toString() : cause.getMessage(), cause);
+      throw new IllegalStateException(
+          cause.getMessage() == null ? cause.toString() : cause.getMessage(), cause);
     } catch (TimeoutException e) {
-      throw new IllegalStateException("the journal did not answer within " + timeout.toSeconds() + " s", e);
+      throw new IllegalStateException(
+          "the journal did not answer within " + timeout.toSeconds() + " s", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while reading the journal", e);

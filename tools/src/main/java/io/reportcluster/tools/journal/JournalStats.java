@@ -19,31 +19,36 @@ import java.util.OptionalLong;
  * Submitted and the last Succeeded, so a run is timed by the journal itself.
  */
 public final class JournalStats {
-  static final Cli.Usage USAGE = new Cli.Usage("journal-stats", "journal-stats --help", String.join("\n",
-      "Usage: journal-stats --config FILE [--db-url URL] [--db-user U] [--db-password P]",
-      "                     [--since-ms MS] [--submitted-only]",
-      "",
-      "Reads every job's events from a node's journal (typed events, through",
-      "pekko-persistence-query) and prints, as 'key: value' lines:",
-      "  jobs                  jobs in the journal",
-      "  submitted, succeeded, failed, cancelled   events of each kind",
-      "  first_submitted_ms    write time of the first Submitted (epoch ms)",
-      "  last_succeeded_ms     write time of the last Succeeded (epoch ms)",
-      "  span_s                last_succeeded_ms - first_submitted_ms, in seconds",
-      "A time with no such event is n/a.",
-      "",
-      "Options:",
-      "  --config FILE         the node profile the nodes ran with (config/*.conf): the journal",
-      "                        is read with its persistence and serialization settings",
-      "  --db-url URL          the journal database, instead of the profile's (as REPORTS_DB_URL)",
-      "  --db-user U, --db-password P",
-      "  --since-ms MS         count only events written at or after MS (epoch ms)",
-      "  --submitted-only      read each job's first event only (its Submitted): fast on a large",
-      "                        journal; succeeded, failed, cancelled and the last time are n/a",
-      "  --help                print this help",
-      "",
-      "Exit status: 0; 2 for bad options; 3 when the journal cannot be read.",
-      ""));
+  static final Cli.Usage USAGE =
+      new Cli.Usage(
+          "journal-stats",
+          "journal-stats --help",
+          String.join(
+              "\n",
+              "Usage: journal-stats --config FILE [--db-url URL] [--db-user U] [--db-password P]",
+              "                     [--since-ms MS] [--submitted-only]",
+              "",
+              "Reads every job's events from a node's journal (typed events, through",
+              "pekko-persistence-query) and prints, as 'key: value' lines:",
+              "  jobs                  jobs in the journal",
+              "  submitted, succeeded, failed, cancelled   events of each kind",
+              "  first_submitted_ms    write time of the first Submitted (epoch ms)",
+              "  last_succeeded_ms     write time of the last Succeeded (epoch ms)",
+              "  span_s                last_succeeded_ms - first_submitted_ms, in seconds",
+              "A time with no such event is n/a.",
+              "",
+              "Options:",
+              "  --config FILE         the node profile the nodes ran with (config/*.conf): the journal",
+              "                        is read with its persistence and serialization settings",
+              "  --db-url URL          the journal database, instead of the profile's (as REPORTS_DB_URL)",
+              "  --db-user U, --db-password P",
+              "  --since-ms MS         count only events written at or after MS (epoch ms)",
+              "  --submitted-only      read each job's first event only (its Submitted): fast on a large",
+              "                        journal; succeeded, failed, cancelled and the last time are n/a",
+              "  --help                print this help",
+              "",
+              "Exit status: 0; 2 for bad options; 3 when the journal cannot be read.",
+              ""));
 
   static final class Options implements Cli.Options {
     Path config;
@@ -87,7 +92,13 @@ public final class JournalStats {
   }
 
   /** The figures of a set of job histories. */
-  record Figures(int jobs, int submitted, int succeeded, int failed, int cancelled, OptionalLong firstSubmittedMs,
+  record Figures(
+      int jobs,
+      int submitted,
+      int succeeded,
+      int failed,
+      int cancelled,
+      OptionalLong firstSubmittedMs,
       OptionalLong lastSucceededMs) {
 
     /** The figures of the events written at or after {@code sinceMs}. */
@@ -114,7 +125,12 @@ public final class JournalStats {
           }
         }
       }
-      return new Figures(histories.size(), submitted, succeeded, failed, cancelled,
+      return new Figures(
+          histories.size(),
+          submitted,
+          succeeded,
+          failed,
+          cancelled,
           submitted == 0 ? OptionalLong.empty() : OptionalLong.of(first),
           succeeded == 0 ? OptionalLong.empty() : OptionalLong.of(last));
     }
@@ -132,9 +148,14 @@ public final class JournalStats {
       out.println("cancelled: " + count(cancelled));
       out.println("first_submitted_ms: " + text(firstSubmittedMs));
       out.println("last_succeeded_ms: " + text(lastSucceededMs));
-      out.println("span_s: " + (firstSubmittedMs.isPresent() && lastSucceededMs.isPresent()
-          ? String.format(Locale.ROOT, "%.3f", (lastSucceededMs.getAsLong() - firstSubmittedMs.getAsLong()) / 1000.0)
-          : "n/a"));
+      out.println(
+          "span_s: "
+              + (firstSubmittedMs.isPresent() && lastSucceededMs.isPresent()
+                  ? String.format(
+                      Locale.ROOT,
+                      "%.3f",
+                      (lastSucceededMs.getAsLong() - firstSubmittedMs.getAsLong()) / 1000.0)
+                  : "n/a"));
       out.flush();
     }
 
@@ -149,30 +170,40 @@ public final class JournalStats {
 
   /** {@code journal-stats [options]}: the exit status. */
   public static int main(String[] args) {
-    return Cli.run(USAGE, args, Options::parse, o -> {
-      JournalReader reader;
-      try {
-        reader = JournalReader.open(new JournalSource(o.config, o.url, o.user, o.password));
-      } catch (RuntimeException e) {
-        System.err.println("journal-stats: error: " + e.getMessage());
-        return 3;
-      }
-      try {
-        List<String> jobs = reader.jobIds();
-        if (o.submittedOnly) {
-          Figures.of(reader.firstEvents(jobs).values(), o.sinceMs).withoutEnds().print(System.out);
-        } else {
-          Map<String, Long> fromStart = new LinkedHashMap<>();
-          for (String id : jobs) fromStart.put(id, 1L);
-          Figures.of(reader.events(fromStart).values(), o.sinceMs).print(System.out);
-        }
-        return 0;
-      } catch (RuntimeException e) {
-        System.err.println("journal-stats: error: cannot read the journal at " + reader.url() + ": " + e.getMessage());
-        return 3;
-      } finally {
-        reader.close();
-      }
-    });
+    return Cli.run(
+        USAGE,
+        args,
+        Options::parse,
+        o -> {
+          JournalReader reader;
+          try {
+            reader = JournalReader.open(new JournalSource(o.config, o.url, o.user, o.password));
+          } catch (RuntimeException e) {
+            System.err.println("journal-stats: error: " + e.getMessage());
+            return 3;
+          }
+          try {
+            List<String> jobs = reader.jobIds();
+            if (o.submittedOnly) {
+              Figures.of(reader.firstEvents(jobs).values(), o.sinceMs)
+                  .withoutEnds()
+                  .print(System.out);
+            } else {
+              Map<String, Long> fromStart = new LinkedHashMap<>();
+              for (String id : jobs) fromStart.put(id, 1L);
+              Figures.of(reader.events(fromStart).values(), o.sinceMs).print(System.out);
+            }
+            return 0;
+          } catch (RuntimeException e) {
+            System.err.println(
+                "journal-stats: error: cannot read the journal at "
+                    + reader.url()
+                    + ": "
+                    + e.getMessage());
+            return 3;
+          } finally {
+            reader.close();
+          }
+        });
   }
 }

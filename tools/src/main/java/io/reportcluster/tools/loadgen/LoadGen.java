@@ -21,25 +21,30 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Load generator and benchmark client for a reportcluster service (replaces send_requests.py),
- * run by {@code ops/loadgen}. Submits N jobs with C concurrent clients, polls them until each is
- * terminal or the deadline passes, shows progress on stderr and prints a grep-friendly
- * {@code key: value} summary on stdout ({@link LoadSummary}).
+ * Load generator and benchmark client for a reportcluster service (replaces send_requests.py), run
+ * by {@code ops/loadgen}. Submits N jobs with C concurrent clients, polls them until each is
+ * terminal or the deadline passes, shows progress on stderr and prints a grep-friendly {@code key:
+ * value} summary on stdout ({@link LoadSummary}).
  *
  * <p>Threading: one shared HTTP client and C worker threads. Each worker first takes job indexes
  * from a shared counter and submits them; once there is nothing left to submit it turns into a
- * poller. Submitted jobs wait in a {@link DelayQueue} keyed by their next poll time, so the same
- * C threads poll every unfinished job round-robin, once per poll interval, instead of one thread
- * per job. That keeps the client cheap enough to benchmark a 2-core machine from itself.
+ * poller. Submitted jobs wait in a {@link DelayQueue} keyed by their next poll time, so the same C
+ * threads poll every unfinished job round-robin, once per poll interval, instead of one thread per
+ * job. That keeps the client cheap enough to benchmark a 2-core machine from itself.
  */
 public final class LoadGen {
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
+
   /** How long an idle poller sleeps at most before re-checking "all done" and the deadline. */
   private static final long IDLE_WAIT_MS = 100;
+
   /** Extra time the main thread grants workers past the deadline before giving up on them. */
   private static final long JOIN_GRACE_MS = 2_000;
 
-  /** {@code loadgen [options]}: the exit status (the worker threads are daemons: exit, do not return). */
+  /**
+   * {@code loadgen [options]}: the exit status (the worker threads are daemons: exit, do not
+   * return).
+   */
   public static int main(String[] args) {
     return Cli.run(LoadGenOptions.USAGE, args, LoadGenOptions::parse, o -> new LoadGen(o).run());
   }
@@ -50,6 +55,7 @@ public final class LoadGen {
   private final LoadJob[] jobs;
   private final DelayQueue<LoadJob> pollQueue = new DelayQueue<>();
   private final AtomicInteger nextIndex = new AtomicInteger();
+
   /** Jobs that are neither terminal nor failed to submit; the workers stop when it reaches 0. */
   private final AtomicInteger open;
 
@@ -62,7 +68,11 @@ public final class LoadGen {
 
   /** Latency in ms of each submit request that got an HTTP answer. */
   final ConcurrentLinkedQueue<Double> submitLatenciesMs = new ConcurrentLinkedQueue<>();
-  /** nanoTime of the last submit answer (accepted or not), for the submit rate (no 0 sentinel: nanoTime may be negative). */
+
+  /**
+   * nanoTime of the last submit answer (accepted or not), for the submit rate (no 0 sentinel:
+   * nanoTime may be negative).
+   */
   final AtomicLong lastSubmitDoneNs = new AtomicLong(Long.MIN_VALUE);
 
   private final Progress progress;
@@ -72,7 +82,8 @@ public final class LoadGen {
   LoadGen(LoadGenOptions opts) {
     this.opts = opts;
     // Daemon threads: the JVM must be able to exit even if a request is stuck past the deadline.
-    this.httpExecutor = Executors.newFixedThreadPool(opts.concurrency, daemonThreads("loadgen-http"));
+    this.httpExecutor =
+        Executors.newFixedThreadPool(opts.concurrency, daemonThreads("loadgen-http"));
     this.http = ServiceClient.create(REQUEST_TIMEOUT, httpExecutor);
     this.jobs = new LoadJob[opts.jobs];
     for (int i = 0; i < jobs.length; i++) jobs[i] = new LoadJob(i + 1);
@@ -108,15 +119,23 @@ public final class LoadGen {
     long endNs = System.nanoTime();
     boolean stuck = workers.stream().anyMatch(Thread::isAlive);
     progress.finish(progressLine());
-    if (stuck) progress.warn("some requests were still running at the deadline; they count as unfinished");
+    if (stuck)
+      progress.warn("some requests were still running at the deadline; they count as unfinished");
     progress.flushWarnings();
     if (open.get() > 0 && System.nanoTime() >= deadlineNs) {
       // Always shown, even after the warning limit: it explains a non-zero exit on its own.
-      progress.line("warning: deadline of " + opts.deadlineSeconds + " s reached with " + open.get()
-          + " job(s) not finished");
+      progress.line(
+          "warning: deadline of "
+              + opts.deadlineSeconds
+              + " s reached with "
+              + open.get()
+              + " job(s) not finished");
     }
     if (!opts.submitOnly && !opts.quiet) {
-      progress.note("job_duration_s is measured at poll granularity (poll interval " + opts.pollIntervalMs + " ms)");
+      progress.note(
+          "job_duration_s is measured at poll granularity (poll interval "
+              + opts.pollIntervalMs
+              + " ms)");
     }
     httpExecutor.shutdownNow();
     return new LoadSummary(opts, this, jobs).print(System.out, endNs);
@@ -172,12 +191,20 @@ public final class LoadGen {
         continue;
       }
       if (!answer.ok()) {
-        failSubmit(job, "submit of job " + job.index + " answered HTTP " + answer.status() + ": " + answer.snippet());
+        failSubmit(
+            job,
+            "submit of job "
+                + job.index
+                + " answered HTTP "
+                + answer.status()
+                + ": "
+                + answer.snippet());
         return;
       }
       String id = acceptedJobId(answer);
       if (id == null || id.isEmpty()) {
-        failSubmit(job, "submit of job " + job.index + " answered without job_id: " + answer.snippet());
+        failSubmit(
+            job, "submit of job " + job.index + " answered without job_id: " + answer.snippet());
         return;
       }
       job.id = id;
@@ -222,11 +249,19 @@ public final class LoadGen {
         state = jobState(answer);
       } else {
         // Transient or not, keep polling: the deadline decides when to give up on the job.
-        progress.warn("poll of job " + job.index + " (" + job.id + ") answered HTTP " + answer.status() + ": "
-            + answer.snippet());
+        progress.warn(
+            "poll of job "
+                + job.index
+                + " ("
+                + job.id
+                + ") answered HTTP "
+                + answer.status()
+                + ": "
+                + answer.snippet());
       }
     } catch (IOException e) {
-      progress.warn("poll of job " + job.index + " (" + job.id + ") failed: " + ServiceClient.describe(e));
+      progress.warn(
+          "poll of job " + job.index + " (" + job.id + ") failed: " + ServiceClient.describe(e));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return;
@@ -305,8 +340,17 @@ public final class LoadGen {
     int width = 20;
     int filled = total == 0 ? width : (int) ((long) done * width / total);
     String bar = "#".repeat(filled) + ".".repeat(width - filled);
-    String line = String.format(Locale.ROOT, "[%s] %d/%d %s (%d ok, %d failed) %.1fs", bar, done, total, verb, ok, bad,
-        (System.nanoTime() - startNs) / 1e9);
+    String line =
+        String.format(
+            Locale.ROOT,
+            "[%s] %d/%d %s (%d ok, %d failed) %.1fs",
+            bar,
+            done,
+            total,
+            verb,
+            ok,
+            bad,
+            (System.nanoTime() - startNs) / 1e9);
     int shedCount = shed.get();
     return shedCount > 0 ? line + ", " + shedCount + " shed" : line;
   }

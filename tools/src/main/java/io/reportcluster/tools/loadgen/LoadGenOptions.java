@@ -7,34 +7,38 @@ import java.net.URI;
 
 /** The options of {@code ops/loadgen}, and its help. */
 final class LoadGenOptions implements Cli.Options {
-  static final Cli.Usage USAGE = new Cli.Usage("loadgen", "loadgen --help", String.join(
-      "\n",
-      "Usage: loadgen [options]",
-      "",
-      "Submits jobs to a reportcluster service, polls them until they finish, and prints a",
-      "'key: value' summary on stdout. Progress goes to stderr.",
-      "",
-      "Options:",
-      "  --url URL             service base URL (default http://127.0.0.1:8080)",
-      "  --jobs N              number of jobs to submit (default 30)",
-      "  --concurrency C       concurrent clients, for submitting and polling (default 4)",
-      "  --deadline SECONDS    overall time limit from the first submit (default 600)",
-      "  --poll-interval MS    time between two polls of the same job (default 500)",
-      "  --startup PREFIX      startup name prefix; job i is PREFIX-i (default Startup)",
-      "  --submit-only         benchmark submits only: do not poll, summarize submits",
-      "  --seed-api            use the Flask-compatible POST /generate and GET /status/{id}",
-      "  --quiet               no progress output",
-      "  --help                print this help",
-      "",
-      "A 503 answer to a submit is retried after its Retry-After (at least 100 ms) and",
-      "counted as shed_503, not as a failure. Every request times out after 10 s.",
-      "submit_latency_ms covers every submit request that got an answer (503s included);",
-      "job_duration_s runs from the submit answer to the first poll that sees the job",
-      "terminal, so it is only as precise as --poll-interval.",
-      "",
-      "Exit status: 0 if every job succeeded (--submit-only: every submit was accepted),",
-      "1 otherwise, 2 for bad options.",
-      ""));
+  static final Cli.Usage USAGE =
+      new Cli.Usage(
+          "loadgen",
+          "loadgen --help",
+          String.join(
+              "\n",
+              "Usage: loadgen [options]",
+              "",
+              "Submits jobs to a reportcluster service, polls them until they finish, and prints a",
+              "'key: value' summary on stdout. Progress goes to stderr.",
+              "",
+              "Options:",
+              "  --url URL             service base URL (default http://127.0.0.1:8080)",
+              "  --jobs N              number of jobs to submit (default 30)",
+              "  --concurrency C       concurrent clients, for submitting and polling (default 4)",
+              "  --deadline SECONDS    overall time limit from the first submit (default 600)",
+              "  --poll-interval MS    time between two polls of the same job (default 500)",
+              "  --startup PREFIX      startup name prefix; job i is PREFIX-i (default Startup)",
+              "  --submit-only         benchmark submits only: do not poll, summarize submits",
+              "  --seed-api            use the Flask-compatible POST /generate and GET /status/{id}",
+              "  --quiet               no progress output",
+              "  --help                print this help",
+              "",
+              "A 503 answer to a submit is retried after its Retry-After (at least 100 ms) and",
+              "counted as shed_503, not as a failure. Every request times out after 10 s.",
+              "submit_latency_ms covers every submit request that got an answer (503s included);",
+              "job_duration_s runs from the submit answer to the first poll that sees the job",
+              "terminal, so it is only as precise as --poll-interval.",
+              "",
+              "Exit status: 0 if every job succeeded (--submit-only: every submit was accepted),",
+              "1 otherwise, 2 for bad options.",
+              ""));
 
   String url = "http://127.0.0.1:8080";
   int jobs = 30;
@@ -75,7 +79,8 @@ final class LoadGenOptions implements Cli.Options {
     o.url = o.url.replaceAll("/+$", "");
     try {
       URI uri = URI.create(o.url);
-      if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme()) || uri.getHost() == null) {
+      if (!"http".equals(uri.getScheme()) && !"https".equals(uri.getScheme())
+          || uri.getHost() == null) {
         throw new IllegalArgumentException();
       }
     } catch (IllegalArgumentException e) {

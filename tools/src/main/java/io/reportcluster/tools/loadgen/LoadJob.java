@@ -4,10 +4,9 @@ import java.util.concurrent.Delayed;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One job of the load. Its fields are written by whichever worker currently holds it (a job is
- * in the poll queue or in one worker's hands, never both) and read by the summary after the
- * workers are joined; the progress counters live in atomics elsewhere, so no field needs to be
- * volatile.
+ * One job of the load. Its fields are written by whichever worker currently holds it (a job is in
+ * the poll queue or in one worker's hands, never both) and read by the summary after the workers
+ * are joined; the progress counters live in atomics elsewhere, so no field needs to be volatile.
  */
 final class LoadJob implements Delayed {
 
@@ -21,11 +20,15 @@ final class LoadJob implements Delayed {
 
   final int index;
   String id;
+
   /** System.nanoTime() when the accepting submit answer arrived. */
   long acceptedAtNs;
+
   /** System.nanoTime() when the job is next due for a poll (only meaningful while queued). */
   long nextPollNs;
+
   Outcome outcome;
+
   /** Seconds from acceptance to the first poll that saw a terminal state. */
   double durationS = Double.NaN;
 

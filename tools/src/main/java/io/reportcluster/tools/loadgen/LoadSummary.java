@@ -17,7 +17,10 @@ final class LoadSummary {
     this.jobs = jobs;
   }
 
-  /** Prints the summary; the exit status: 0 when every job succeeded (or, submit-only, was accepted). */
+  /**
+   * Prints the summary; the exit status: 0 when every job succeeded (or, submit-only, was
+   * accepted).
+   */
   int print(PrintStream out, long endNs) {
     int nSubmitted = 0;
     int nSubmitFailed = 0;
@@ -46,7 +49,8 @@ final class LoadSummary {
     // Submit rate: accepted submits over the span from the first send to the last submit answer.
     long lastSubmit = run.lastSubmitDoneNs.get();
     double submitSpanS = lastSubmit > run.startNs ? (lastSubmit - run.startNs) / 1e9 : 0;
-    String rate = nSubmitted > 0 && submitSpanS > 0 ? Stats.format("%.1f", nSubmitted / submitSpanS) : "n/a";
+    String rate =
+        nSubmitted > 0 && submitSpanS > 0 ? Stats.format("%.1f", nSubmitted / submitSpanS) : "n/a";
 
     out.println("url: " + opts.url);
     out.println("jobs: " + opts.jobs);
@@ -64,8 +68,10 @@ final class LoadSummary {
     out.println("submit_latency_ms_p50: " + Stats.format("%.1f", Stats.percentile(latencies, 50)));
     out.println("submit_latency_ms_p99: " + Stats.format("%.1f", Stats.percentile(latencies, 99)));
     if (!opts.submitOnly) {
-      out.println("job_duration_s_p50: " + Stats.format("%.2f", Stats.percentile(jobDurations, 50)));
-      out.println("job_duration_s_p99: " + Stats.format("%.2f", Stats.percentile(jobDurations, 99)));
+      out.println(
+          "job_duration_s_p50: " + Stats.format("%.2f", Stats.percentile(jobDurations, 50)));
+      out.println(
+          "job_duration_s_p99: " + Stats.format("%.2f", Stats.percentile(jobDurations, 99)));
     }
     out.println("elapsed_s: " + Stats.format("%.1f", (endNs - run.startNs) / 1e9));
     out.flush();

@@ -6,12 +6,13 @@ import java.util.function.Supplier;
 
 /**
  * Progress and warnings on stderr. On a terminal the bar is redrawn in place with {@code \r};
- * otherwise (CI logs) a plain line is written every 5 s so logs stay readable. Warnings are
- * shown even with --quiet.
+ * otherwise (CI logs) a plain line is written every 5 s so logs stay readable. Warnings are shown
+ * even with --quiet.
  */
 final class Progress {
   static final long TTY_PERIOD_MS = 200;
   static final long PLAIN_PERIOD_MS = 5_000;
+
   /** Only the first few warnings are shown; a flood of identical errors helps nobody. */
   static final int MAX_WARNINGS = 5;
 
@@ -67,7 +68,8 @@ final class Progress {
   }
 
   synchronized void flushWarnings() {
-    if (warnings > MAX_WARNINGS) println("warning: " + (warnings - MAX_WARNINGS) + " more warnings not shown");
+    if (warnings > MAX_WARNINGS)
+      println("warning: " + (warnings - MAX_WARNINGS) + " more warnings not shown");
   }
 
   synchronized void note(String message) {

@@ -48,11 +48,14 @@ class CommandLineTest {
 
   @Test
   void namesWhatIsWrongInTheToolsWords() {
-    assertThatThrownBy(() -> Opts.parse(new String[] {"--jobs"})).hasMessage("--jobs needs a value");
+    assertThatThrownBy(() -> Opts.parse(new String[] {"--jobs"}))
+        .hasMessage("--jobs needs a value");
     assertThatThrownBy(() -> Opts.parse(new String[] {"--jobs", "many"}))
         .hasMessage("--jobs needs a whole number, got 'many'");
-    assertThatThrownBy(() -> Opts.parse(new String[] {"--jobs", "0"})).hasMessage("--jobs must be at least 1, got 0");
-    assertThatThrownBy(() -> Opts.parse(new String[] {"--bogus"})).hasMessage("unknown option '--bogus'");
+    assertThatThrownBy(() -> Opts.parse(new String[] {"--jobs", "0"}))
+        .hasMessage("--jobs must be at least 1, got 0");
+    assertThatThrownBy(() -> Opts.parse(new String[] {"--bogus"}))
+        .hasMessage("unknown option '--bogus'");
   }
 
   @Test
@@ -81,8 +84,15 @@ class CommandLineTest {
   private static Run run(String... args) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int status = Cli.run(new Cli.Usage("tool", "tool --help", "Usage: tool\n"), args, Opts::parse, o -> o.jobs,
-        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    int status =
+        Cli.run(
+            new Cli.Usage("tool", "tool --help", "Usage: tool\n"),
+            args,
+            Opts::parse,
+            o -> o.jobs,
+            new PrintStream(out, true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    return new Run(
+        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
   }
 }

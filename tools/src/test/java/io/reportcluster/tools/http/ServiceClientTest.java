@@ -28,21 +28,43 @@ class ServiceClientTest {
   @BeforeEach
   void start() throws IOException {
     server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-    server.createContext("/api/v1/jobs", ex -> {
-      String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-      requests.add(ex.getRequestMethod() + " " + ex.getRequestHeaders().getFirst("Content-Type") + " "
-          + ex.getRequestHeaders().getFirst("Idempotency-Key") + " " + body);
-      answer(ex, 202, null, "{\"job_id\":\"j-1\",\"status\":\"queued\",\"state\":\"PENDING\",\"created\":true}");
-    });
-    server.createContext("/shed/fraction", ex -> answer(ex, 503, "0.25", "{\"error\":\"overloaded\",\"detail\":\"full\"}"));
+    server.createContext(
+        "/api/v1/jobs",
+        ex -> {
+          String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+          requests.add(
+              ex.getRequestMethod()
+                  + " "
+                  + ex.getRequestHeaders().getFirst("Content-Type")
+                  + " "
+                  + ex.getRequestHeaders().getFirst("Idempotency-Key")
+                  + " "
+                  + body);
+          answer(
+              ex,
+              202,
+              null,
+              "{\"job_id\":\"j-1\",\"status\":\"queued\",\"state\":\"PENDING\",\"created\":true}");
+        });
+    server.createContext(
+        "/shed/fraction",
+        ex -> answer(ex, 503, "0.25", "{\"error\":\"overloaded\",\"detail\":\"full\"}"));
     server.createContext("/shed/zero", ex -> answer(ex, 503, "0", "{\"error\":\"overloaded\"}"));
     server.createContext("/shed/none", ex -> answer(ex, 503, null, "{\"error\":\"unavailable\"}"));
-    server.createContext("/shed/date", ex -> answer(ex, 503, "Wed, 21 Oct 2015 07:28:00 GMT", "{}"));
+    server.createContext(
+        "/shed/date", ex -> answer(ex, 503, "Wed, 21 Oct 2015 07:28:00 GMT", "{}"));
     server.createContext("/shed/seconds", ex -> answer(ex, 503, "5", "{}"));
-    server.createContext("/view", ex -> answer(ex, 200, null,
-        "{\"job_id\":\"j-1\",\"state\":\"SUCCESS\",\"steps\":[{\"name\":\"market\",\"state\":\"STARTED\"}],"
-            + "\"submitted_at\":\"2025-01-01T00:00:00Z\",\"some_new_field\":1}"));
-    server.createContext("/odd-state", ex -> answer(ex, 200, null, "{\"job_id\":\"j-1\",\"state\":\"PAUSED\"}"));
+    server.createContext(
+        "/view",
+        ex ->
+            answer(
+                ex,
+                200,
+                null,
+                "{\"job_id\":\"j-1\",\"state\":\"SUCCESS\",\"steps\":[{\"name\":\"market\",\"state\":\"STARTED\"}],"
+                    + "\"submitted_at\":\"2025-01-01T00:00:00Z\",\"some_new_field\":1}"));
+    server.createContext(
+        "/odd-state", ex -> answer(ex, 200, null, "{\"job_id\":\"j-1\",\"state\":\"PAUSED\"}"));
     server.createContext("/missing", ex -> answer(ex, 404, null, "{\"error\":\"unknown_job\"}"));
     server.createContext("/not-json", ex -> answer(ex, 200, null, "<html>"));
     server.start();
@@ -59,7 +81,8 @@ class ServiceClientTest {
     assertThat(a.status()).isEqualTo(202);
     assertThat(a.ok()).isTrue();
     assertThat(a.as(Api.JobAccepted.class).jobId()).isEqualTo("j-1");
-    assertThat(requests).containsExactly("POST application/json key-1 {\"startup\":\"Tesla \\\"AI\\\"\"}");
+    assertThat(requests)
+        .containsExactly("POST application/json key-1 {\"startup\":\"Tesla \\\"AI\\\"\"}");
     client.submit(uri("/api/v1/jobs"), "x", null, Duration.ofSeconds(2));
     assertThat(requests.get(1)).startsWith("POST application/json null ");
   }
@@ -97,7 +120,8 @@ class ServiceClientTest {
 
   @Test
   void getJsonIsNullForAnythingButA200WithJson() {
-    assertThat(client.getJson(uri("/view"), Duration.ofSeconds(2)).path("state").asText()).isEqualTo("SUCCESS");
+    assertThat(client.getJson(uri("/view"), Duration.ofSeconds(2)).path("state").asText())
+        .isEqualTo("SUCCESS");
     assertThat(client.getJson(uri("/missing"), Duration.ofSeconds(2))).isNull();
     assertThat(client.getJson(uri("/not-json"), Duration.ofSeconds(2))).isNull();
     server.stop(0);
@@ -126,7 +150,8 @@ class ServiceClientTest {
     return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + path);
   }
 
-  private static void answer(HttpExchange ex, int status, String retryAfter, String body) throws IOException {
+  private static void answer(HttpExchange ex, int status, String retryAfter, String body)
+      throws IOException {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     ex.getResponseHeaders().add("Content-Type", "application/json");
     if (retryAfter != null) ex.getResponseHeaders().add("Retry-After", retryAfter);

@@ -4,10 +4,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
- * One call in progress at a provider. The caller that started it either gets its answer or
- * cancels it; a cancelled call must stop working (and, with a paid provider, stop billing), and
- * the caller counts it in flight until {@link #cancel()} says it has stopped, so a retry never
- * runs beside the call it replaces.
+ * One call in progress at a provider. The caller that started it either gets its answer or cancels
+ * it; a cancelled call must stop working (and, with a paid provider, stop billing), and the caller
+ * counts it in flight until {@link #cancel()} says it has stopped, so a retry never runs beside the
+ * call it replaces.
  */
 public interface LlmCall {
 
@@ -15,14 +15,14 @@ public interface LlmCall {
   CompletionStage<String> answer();
 
   /**
-   * Stops the call (idempotent). The stage completes once the provider no longer works on it:
-   * its connection closed, its timer removed. The answer then never completes successfully.
+   * Stops the call (idempotent). The stage completes once the provider no longer works on it: its
+   * connection closed, its timer removed. The answer then never completes successfully.
    */
   CompletionStage<Void> cancel();
 
   /**
-   * A call whose work is {@code answer} and whose stop is {@code stop} (run once, on the
-   * caller's thread; it must not block). Cancelling fails the answer, so nobody waits for it.
+   * A call whose work is {@code answer} and whose stop is {@code stop} (run once, on the caller's
+   * thread; it must not block). Cancelling fails the answer, so nobody waits for it.
    */
   static LlmCall of(CompletableFuture<String> answer, Runnable stop) {
     return new LlmCall() {
@@ -38,7 +38,8 @@ public interface LlmCall {
         if (!stopped.isDone()) {
           try {
             stop.run();
-            answer.completeExceptionally(new LlmCallException(LlmCallException.Kind.CANCELLED, "the call was cancelled"));
+            answer.completeExceptionally(
+                new LlmCallException(LlmCallException.Kind.CANCELLED, "the call was cancelled"));
             stopped.complete(null);
           } catch (RuntimeException e) {
             stopped.completeExceptionally(e);

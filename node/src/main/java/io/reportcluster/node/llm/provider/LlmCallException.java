@@ -3,8 +3,8 @@ package io.reportcluster.node.llm.provider;
 import java.time.Duration;
 
 /**
- * Why a provider call failed, classified once so the job decides between retry and failure
- * without knowing the provider. Expected failures carry no stack trace: they are data.
+ * Why a provider call failed, classified once so the job decides between retry and failure without
+ * knowing the provider. Expected failures carry no stack trace: they are data.
  */
 public final class LlmCallException extends RuntimeException {
 
@@ -16,11 +16,13 @@ public final class LlmCallException extends RuntimeException {
     /** A caller actor crashed while it held the call; the call may be repeated. */
     CALLER_CRASHED(true),
     /**
-     * The call was started but its node stopped (or the job moved) before it answered. It
-     * counts as a failed attempt, so a call that kills its node is not made for ever.
+     * The call was started but its node stopped (or the job moved) before it answered. It counts as
+     * a failed attempt, so a call that kills its node is not made for ever.
      */
     INTERRUPTED(true),
-    /** Cancelled by us (job cancelled, call timed out, node downed): never reaches a job as news. */
+    /**
+     * Cancelled by us (job cancelled, call timed out, node downed): never reaches a job as news.
+     */
     CANCELLED(false),
     BAD_REQUEST(false),
     UNAUTHORIZED(false),

@@ -1,10 +1,10 @@
 package io.reportcluster.node.llm.provider;
 
 /**
- * A client of one LLM provider. Implementations never block the calling thread: {@link
- * #start} returns at once with the call in progress, whose answer completes later; a failure
- * completes it exceptionally with an {@link LlmCallException} that says whether a retry can
- * help. Every call can be cancelled (timeouts, cancelled jobs, a node that was downed).
+ * A client of one LLM provider. Implementations never block the calling thread: {@link #start}
+ * returns at once with the call in progress, whose answer completes later; a failure completes it
+ * exceptionally with an {@link LlmCallException} that says whether a retry can help. Every call can
+ * be cancelled (timeouts, cancelled jobs, a node that was downed).
  */
 public interface LlmProvider {
   /** The name clients use to pick this provider in a submit ("simulated", "openai", ...). */

@@ -15,7 +15,10 @@ public final class ProviderRegistry {
   public ProviderRegistry(Map<String, LlmProvider> providers, String defaultProvider) {
     if (!providers.containsKey(defaultProvider)) {
       throw new IllegalArgumentException(
-          "default provider '" + defaultProvider + "' is not configured; known: " + providers.keySet());
+          "default provider '"
+              + defaultProvider
+              + "' is not configured; known: "
+              + providers.keySet());
     }
     this.providers = Collections.unmodifiableMap(new LinkedHashMap<>(providers));
     this.defaultProvider = defaultProvider;
@@ -24,7 +27,9 @@ public final class ProviderRegistry {
   /** The providers {@code reports.llm} configures. */
   public static ProviderRegistry fromConfig(Config llm) {
     Map<String, LlmProvider> providers = new LinkedHashMap<>();
-    providers.put("simulated", new SimulatedProvider(SimulatedProvider.Settings.fromConfig(llm.getConfig("simulated"))));
+    providers.put(
+        "simulated",
+        new SimulatedProvider(SimulatedProvider.Settings.fromConfig(llm.getConfig("simulated"))));
     return new ProviderRegistry(providers, llm.getString("default-provider"));
   }
 

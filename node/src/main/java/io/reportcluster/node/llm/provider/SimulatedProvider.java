@@ -10,10 +10,10 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A provider that needs no network: log-normal latency and configurable rates of timeouts,
- * 429s (with Retry-After), 500s and 400s. The outcome of a call depends only on the seed,
- * the job id, the step and the attempt, so a run is reproducible whatever the scheduling.
- * It answers readable report text built from the startup's name.
+ * A provider that needs no network: log-normal latency and configurable rates of timeouts, 429s
+ * (with Retry-After), 500s and 400s. The outcome of a call depends only on the seed, the job id,
+ * the step and the attempt, so a run is reproducible whatever the scheduling. It answers readable
+ * report text built from the startup's name.
  */
 public final class SimulatedProvider implements LlmProvider {
 
@@ -40,22 +40,38 @@ public final class SimulatedProvider implements LlmProvider {
     }
 
     public Settings withLatency(Duration median, double spread) {
-      return new Settings(seed, median, spread, timeoutRate, rateLimitRate, serverErrorRate, badRequestRate,
+      return new Settings(
+          seed,
+          median,
+          spread,
+          timeoutRate,
+          rateLimitRate,
+          serverErrorRate,
+          badRequestRate,
           rateLimitRetryAfter);
     }
   }
 
   /** What the dice decided for one call. */
-  public enum Outcome { ANSWER, TIMEOUT, RATE_LIMITED, SERVER_ERROR, BAD_REQUEST }
+  public enum Outcome {
+    ANSWER,
+    TIMEOUT,
+    RATE_LIMITED,
+    SERVER_ERROR,
+    BAD_REQUEST
+  }
 
   private static final ScheduledExecutorService TIMER = timer();
 
   private static ScheduledExecutorService timer() {
-    ScheduledThreadPoolExecutor timer = new ScheduledThreadPoolExecutor(1, r -> {
-      Thread t = new Thread(r, "simulated-llm-timer");
-      t.setDaemon(true);
-      return t;
-    });
+    ScheduledThreadPoolExecutor timer =
+        new ScheduledThreadPoolExecutor(
+            1,
+            r -> {
+              Thread t = new Thread(r, "simulated-llm-timer");
+              t.setDaemon(true);
+              return t;
+            });
     // A cancelled call leaves the queue at once instead of waiting there until its time.
     timer.setRemoveOnCancelPolicy(true);
     return timer;
@@ -82,17 +98,27 @@ public final class SimulatedProvider implements LlmProvider {
       // Never answers: the caller's call-timeout cancels it and turns it into a retryable failure.
       return LlmCall.of(answer, () -> {});
     }
-    Runnable finish = () -> {
-      switch (outcome) {
-        case RATE_LIMITED -> answer.completeExceptionally(new LlmCallException(
-            LlmCallException.Kind.RATE_LIMITED, "simulated 429: rate limit reached", settings.rateLimitRetryAfter()));
-        case SERVER_ERROR -> answer.completeExceptionally(
-            new LlmCallException(LlmCallException.Kind.SERVER_ERROR, "simulated 500: internal error"));
-        case BAD_REQUEST -> answer.completeExceptionally(
-            new LlmCallException(LlmCallException.Kind.BAD_REQUEST, "simulated 400: the prompt was rejected"));
-        default -> answer.complete(text(request, dice));
-      }
-    };
+    Runnable finish =
+        () -> {
+          switch (outcome) {
+            case RATE_LIMITED ->
+                answer.completeExceptionally(
+                    new LlmCallException(
+                        LlmCallException.Kind.RATE_LIMITED,
+                        "simulated 429: rate limit reached",
+                        settings.rateLimitRetryAfter()));
+            case SERVER_ERROR ->
+                answer.completeExceptionally(
+                    new LlmCallException(
+                        LlmCallException.Kind.SERVER_ERROR, "simulated 500: internal error"));
+            case BAD_REQUEST ->
+                answer.completeExceptionally(
+                    new LlmCallException(
+                        LlmCallException.Kind.BAD_REQUEST,
+                        "simulated 400: the prompt was rejected"));
+            default -> answer.complete(text(request, dice));
+          }
+        };
     if (latencyMicros <= 0) {
       finish.run();
       return LlmCall.of(answer, () -> {});
@@ -130,14 +156,32 @@ public final class SimulatedProvider implements LlmProvider {
 
   private long latencyMicros(SplittableRandom dice) {
     double median = settings.latencyMedian().toNanos() / 1000.0;
-    double factor = settings.latencySpread() <= 0 ? 1.0 : Math.exp(settings.latencySpread() * dice.nextGaussian());
+    double factor =
+        settings.latencySpread() <= 0
+            ? 1.0
+            : Math.exp(settings.latencySpread() * dice.nextGaussian());
     return Math.round(median * factor);
   }
 
   private static final String[][] PHRASES = {
-    {"a growing niche", "a crowded but expanding market", "an underserved segment", "a market at an inflection point"},
-    {"strong early traction", "a defensible data advantage", "a capital-efficient model", "a clear path to revenue"},
-    {"execution speed", "regulatory exposure", "customer concentration", "dependence on a few suppliers"},
+    {
+      "a growing niche",
+      "a crowded but expanding market",
+      "an underserved segment",
+      "a market at an inflection point"
+    },
+    {
+      "strong early traction",
+      "a defensible data advantage",
+      "a capital-efficient model",
+      "a clear path to revenue"
+    },
+    {
+      "execution speed",
+      "regulatory exposure",
+      "customer concentration",
+      "dependence on a few suppliers"
+    },
   };
 
   private static String text(LlmRequest r, SplittableRandom dice) {
@@ -146,12 +190,25 @@ public final class SimulatedProvider implements LlmProvider {
     String c = PHRASES[2][dice.nextInt(PHRASES[2].length)];
     String s = r.startup();
     return switch (r.stepName()) {
-      case "market" -> s + " addresses " + a + "; demand is driven by automation budgets and shows " + b + ".";
-      case "competitors" -> s + " competes with incumbents and two funded challengers; its edge is " + b + ".";
-      case "team" -> "The founders of " + s + " combine domain depth with shipping experience; hiring is the next test.";
+      case "market" ->
+          s + " addresses " + a + "; demand is driven by automation budgets and shows " + b + ".";
+      case "competitors" ->
+          s + " competes with incumbents and two funded challengers; its edge is " + b + ".";
+      case "team" ->
+          "The founders of "
+              + s
+              + " combine domain depth with shipping experience; hiring is the next test.";
       case "risks" -> "The main risks for " + s + " are " + c + " and the pace of its competitors.";
-      case "synthesis" -> "Summary: " + s + " targets " + a + " with " + b + ". Watch " + c
-          + ". Verdict: worth a closer look.";
+      case "synthesis" ->
+          "Summary: "
+              + s
+              + " targets "
+              + a
+              + " with "
+              + b
+              + ". Watch "
+              + c
+              + ". Verdict: worth a closer look.";
       default -> s + ": notes on " + r.stepName() + " (" + a + ", " + b + ").";
     };
   }

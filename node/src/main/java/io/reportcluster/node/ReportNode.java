@@ -27,6 +27,7 @@ import java.net.InetSocketAddress;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -57,11 +58,20 @@ public final class ReportNode implements AutoCloseable {
 
   /** Starts a node with the providers its configuration names. */
   public static ReportNode start(Config config) {
-    return start(config, ProviderRegistry.fromConfig(config.getConfig("reports.llm")));
+    return start(
+        config, system -> ProviderRegistry.fromConfig(system, config.getConfig("reports.llm")));
   }
 
   /** Starts a node with the given providers (tests use this to observe every call). */
   public static ReportNode start(Config configured, ProviderRegistry providers) {
+    return start(configured, system -> providers);
+  }
+
+  /**
+   * Starts a node whose providers are made once its ActorSystem runs (their HTTP clients use it).
+   */
+  public static ReportNode start(
+      Config configured, Function<ActorSystem<?>, ProviderRegistry> makeProviders) {
     Config config = ClusterMembership.withFixedManagementPort(configured);
     Config reports = config.getConfig("reports");
     JournalSchema.createIfMissing(reports.getConfig("db"));
@@ -69,6 +79,7 @@ public final class ReportNode implements AutoCloseable {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "reportcluster", config);
     try {
       ClusterMembership.joinSelfIfAlone(system, config);
+      ProviderRegistry providers = makeProviders.apply(system);
       String nodeName = nodeName(reports);
 
       LlmCallerPool.Settings poolSettings =

@@ -11,8 +11,16 @@ import java.util.concurrent.CompletionStage;
  */
 public interface LlmCall {
 
-  /** The answer; completes exceptionally with an {@link LlmCallException} on failure. */
+  /** The answer's text; completes exceptionally with an {@link LlmCallException} on failure. */
   CompletionStage<String> answer();
+
+  /**
+   * The whole answer: text, model, tokens and why it stopped. Providers that know more than the
+   * text override it; by default the answer is its text alone.
+   */
+  default CompletionStage<LlmAnswer> result() {
+    return answer().thenApply(LlmAnswer::ofText);
+  }
 
   /**
    * Stops the call (idempotent). The stage completes once the provider no longer works on it: its

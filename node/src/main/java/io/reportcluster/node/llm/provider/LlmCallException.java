@@ -26,7 +26,14 @@ public final class LlmCallException extends RuntimeException {
     CANCELLED(false),
     BAD_REQUEST(false),
     UNAUTHORIZED(false),
-    FORBIDDEN(false);
+    FORBIDDEN(false),
+    /** The model or endpoint does not exist (404): no retry will find it. */
+    NOT_FOUND(false),
+    /**
+     * A quota or spend limit that no retry within a job's backoff will lift (a per-day quota, a
+     * spend limit, no credit left): failing the step now is cheaper than burning its retries.
+     */
+    QUOTA_EXCEEDED(false);
 
     private final boolean retryable;
 

@@ -6,13 +6,23 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
+import org.apache.pekko.actor.typed.ActorSystem;
 
 /** The providers this node can call, by name, and the one used when a submit names none. */
 public final class ProviderRegistry {
   private final Map<String, LlmProvider> providers;
+  private final Map<String, ProviderSettings> settings;
   private final String defaultProvider;
 
   public ProviderRegistry(Map<String, LlmProvider> providers, String defaultProvider) {
+    this(providers, Map.of(), defaultProvider);
+  }
+
+  public ProviderRegistry(
+      Map<String, LlmProvider> providers,
+      Map<String, ProviderSettings> settings,
+      String defaultProvider) {
     if (!providers.containsKey(defaultProvider)) {
       throw new IllegalArgumentException(
           "default provider '"
@@ -21,16 +31,37 @@ public final class ProviderRegistry {
               + providers.keySet());
     }
     this.providers = Collections.unmodifiableMap(new LinkedHashMap<>(providers));
+    this.settings = Map.copyOf(settings);
     this.defaultProvider = defaultProvider;
   }
 
-  /** The providers {@code reports.llm} configures. */
-  public static ProviderRegistry fromConfig(Config llm) {
+  /**
+   * The providers {@code reports.llm.providers} configures and enables (see {@link
+   * ProviderSettings#enabled}), each entry over {@code reports.llm.provider-defaults}.
+   */
+  public static ProviderRegistry fromConfig(ActorSystem<?> system, Config llm) {
     Map<String, LlmProvider> providers = new LinkedHashMap<>();
-    providers.put(
-        "simulated",
-        new SimulatedProvider(SimulatedProvider.Settings.fromConfig(llm.getConfig("simulated"))));
-    return new ProviderRegistry(providers, llm.getString("default-provider"));
+    Map<String, ProviderSettings> settings = new LinkedHashMap<>();
+    Config entries = llm.getConfig("providers");
+    for (String name : new TreeSet<>(entries.root().keySet())) {
+      Config entry = entries.getConfig(name).withFallback(llm.getConfig("provider-defaults"));
+      if (!ProviderSettings.enabled(entry)) continue;
+      ProviderSettings s = ProviderSettings.fromConfig(name, entry);
+      providers.put(name, create(system, s, llm));
+      settings.put(name, s);
+    }
+    return new ProviderRegistry(providers, settings, llm.getString("default-provider"));
+  }
+
+  private static LlmProvider create(ActorSystem<?> system, ProviderSettings s, Config llm) {
+    return switch (s.type()) {
+      case SIMULATED ->
+          new SimulatedProvider(
+              s.name(), SimulatedProvider.Settings.fromConfig(llm.getConfig("simulated")));
+      default ->
+          throw new IllegalArgumentException(
+              "reports.llm.providers." + s.name() + ": type " + s.type() + " is not available yet");
+    };
   }
 
   public static ProviderRegistry of(LlmProvider... providers) {
@@ -41,6 +72,11 @@ public final class ProviderRegistry {
 
   public Optional<LlmProvider> find(String name) {
     return Optional.ofNullable(providers.get(name));
+  }
+
+  /** The entry a provider was configured from; empty for providers given directly (tests). */
+  public Optional<ProviderSettings> settings(String name) {
+    return Optional.ofNullable(settings.get(name));
   }
 
   public String defaultProvider() {

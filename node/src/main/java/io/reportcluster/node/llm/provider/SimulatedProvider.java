@@ -77,15 +77,21 @@ public final class SimulatedProvider implements LlmProvider {
     return timer;
   }
 
+  private final String name;
   private final Settings settings;
 
   public SimulatedProvider(Settings settings) {
+    this("simulated", settings);
+  }
+
+  public SimulatedProvider(String name, Settings settings) {
+    this.name = name;
     this.settings = settings;
   }
 
   @Override
   public String name() {
-    return "simulated";
+    return name;
   }
 
   @Override

@@ -797,7 +797,14 @@ public final class ReportJob
     String prompt = ReportPrompts.prompt(s.startup(), s.stepNames(), step, s.outputsBefore(step));
     LlmRequest request =
         new LlmRequest(
-            jobId, s.startup(), step, s.steps().get(step).name(), attempt, s.provider(), prompt);
+            jobId,
+            s.startup(),
+            step,
+            s.steps().get(step).name(),
+            attempt,
+            s.provider(),
+            prompt,
+            ReportPrompts.SYSTEM);
     deps.pool().tell(new LlmCallerPool.Submit(new CallMessages.Call(request, callAdapter)));
     phase = Phase.QUEUED;
   }

@@ -13,11 +13,13 @@ import io.reportcluster.node.job.JobSettings;
 import io.reportcluster.node.job.Jobs;
 import io.reportcluster.node.job.JournalJobs;
 import io.reportcluster.node.job.ReportJob;
+import io.reportcluster.node.llm.DeltaSink;
 import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
 import io.reportcluster.node.metrics.NodeMetrics;
 import io.reportcluster.node.mirror.JobMirror;
+import io.reportcluster.node.mirror.LiveDeltas;
 import io.reportcluster.node.mirror.LiveEvents;
 import io.reportcluster.node.mirror.RedisStatusMirror;
 import io.reportcluster.node.persistence.JournalSchema;
@@ -86,12 +88,22 @@ public final class ReportNode implements AutoCloseable {
           LlmCallerPool.Settings.fromConfig(reports.getConfig("llm"));
       PoolMetrics metrics = new PoolMetrics(poolSettings.callers(), poolSettings.queueLimit());
       NodeMetrics nodeMetrics = new NodeMetrics(nodeName, metrics);
-      ActorRef<LlmCallerPool.Command> pool =
-          LlmCallerPool.start(system, poolSettings, providers, metrics);
-
       Config redisConfig = reports.getConfig("redis");
       Optional<RedisConnections> redis =
           RedisConnections.fromConfig(redisConfig).map(r -> r.startWithin(system));
+      DeltaSink deltas =
+          redis
+              .<DeltaSink>map(
+                  r -> {
+                    LiveDeltas live =
+                        new LiveDeltas(r, nodeName, redisConfig.getDuration("delta-interval"));
+                    system.getWhenTerminated().thenRun(live::close);
+                    return live;
+                  })
+              .orElse(DeltaSink.NONE);
+      ActorRef<LlmCallerPool.Command> pool =
+          LlmCallerPool.start(system, poolSettings, providers, metrics, deltas);
+
       JobMirror mirror =
           redis
               .<JobMirror>map(r -> RedisStatusMirror.fromConfig(r, redisConfig, nodeMetrics))

@@ -22,7 +22,7 @@ public final class Api {
    */
   public record JobAccepted(String jobId, String status, JobState state, boolean created) {}
 
-  /** {@code GET /api/v1/jobs/{id}}. */
+  /** {@code GET /api/v1/jobs/{id}}. {@code usage} sums the usage of the steps' answers. */
   public record JobView(
       String jobId,
       String startup,
@@ -37,7 +37,25 @@ public final class Api {
       Instant submittedAt,
       Instant updatedAt,
       Instant finishedAt,
-      Instant nextRetryAt) {}
+      Instant nextRetryAt,
+      Usage usage) {}
+
+  /**
+   * Tokens a job or a step used, as the providers counted them, and what they cost at the
+   * configured prices (US dollars).
+   */
+  public record Usage(long inputTokens, long outputTokens, double costUsd) {
+    public static final Usage NONE = new Usage(0, 0, 0);
+
+    public Usage plus(Usage other) {
+      return other == null
+          ? this
+          : new Usage(
+              inputTokens + other.inputTokens,
+              outputTokens + other.outputTokens,
+              costUsd + other.costUsd);
+    }
+  }
 
   /** One LLM step of a job; {@code attempts} counts calls started for it. */
   public record StepView(
@@ -47,7 +65,11 @@ public final class Api {
       Instant startedAt,
       Instant finishedAt,
       Long durationMs,
-      String lastError) {}
+      String lastError,
+      String provider,
+      String model,
+      Usage usage,
+      String finishReason) {}
 
   /** {@code GET /api/v1/node/stats}: this node's caller pool. */
   public record NodeStats(

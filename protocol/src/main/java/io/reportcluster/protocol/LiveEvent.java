@@ -17,7 +17,22 @@ public record LiveEvent(
     String result,
     String error,
     String node,
-    Instant at) {
+    Instant at,
+    String delta) {
+
+  /** A transition (every event but {@code delta}). */
+  public LiveEvent(
+      String jobId,
+      String event,
+      JobState state,
+      String currentStep,
+      int attempts,
+      String result,
+      String error,
+      String node,
+      Instant at) {
+    this(jobId, event, state, currentStep, attempts, result, error, node, at, null);
+  }
 
   /** True for the last event a job publishes. */
   public boolean terminal() {

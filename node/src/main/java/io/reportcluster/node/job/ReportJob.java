@@ -10,6 +10,7 @@ import io.reportcluster.node.mirror.JobMirror;
 import io.reportcluster.node.mirror.JobMirror.Change;
 import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.Api.StepView;
+import io.reportcluster.protocol.Api.Usage;
 import io.reportcluster.protocol.CborSerializable;
 import io.reportcluster.protocol.JobState;
 import java.time.Duration;
@@ -160,9 +161,36 @@ public final class ReportJob
    */
   public record AttemptStarted(int step, int attempt, Instant at) implements Event {}
 
+  /**
+   * A step's answer, with who wrote it and what it cost: {@code provider} (the entry's name),
+   * {@code model}, the tokens the provider counted, their cost at the entry's prices when the step
+   * completed, and why the model stopped ({@code finishReason}: STOP, LENGTH, CONTENT_FILTER).
+   * Events written before these fields existed read them as null and 0.
+   */
   public record StepCompleted(
-      int step, int attempt, String output, Instant startedAt, Instant finishedAt)
-      implements Event {}
+      int step,
+      int attempt,
+      String output,
+      Instant startedAt,
+      Instant finishedAt,
+      String provider,
+      String model,
+      long inputTokens,
+      long outputTokens,
+      double costUsd,
+      String finishReason)
+      implements Event {
+
+    /** A step answered by a provider that reported nothing but its text. */
+    public StepCompleted(
+        int step, int attempt, String output, Instant startedAt, Instant finishedAt) {
+      this(step, attempt, output, startedAt, finishedAt, null, null, 0, 0, 0, null);
+    }
+
+    Usage usage() {
+      return new Usage(inputTokens, outputTokens, costUsd);
+    }
+  }
 
   /** {@code nextRetryAt} is null when no retry follows (the job then fails in the same write). */
   public record AttemptFailed(
@@ -193,7 +221,8 @@ public final class ReportJob
       String output,
       Instant startedAt,
       Instant finishedAt,
-      String lastError)
+      String lastError,
+      Answer answer)
       implements CborSerializable {
     @JsonIgnore
     boolean done() {
@@ -214,7 +243,8 @@ public final class ReportJob
           output,
           startedAt == null ? start : startedAt,
           finishedAt,
-          lastError);
+          lastError,
+          answer);
     }
 
     Step attempted(int attempt, Instant start, String error) {
@@ -225,20 +255,26 @@ public final class ReportJob
           output,
           startedAt == null ? start : startedAt,
           finishedAt,
-          error);
+          error,
+          answer);
     }
 
-    Step completed(int attempt, Instant start, String out, Instant end) {
+    Step completed(StepCompleted e) {
       return new Step(
           name,
-          Math.max(attempts, attempt),
+          Math.max(attempts, e.attempt()),
           false,
-          out,
-          startedAt == null ? start : startedAt,
-          end,
-          lastError);
+          e.output(),
+          startedAt == null ? e.startedAt() : startedAt,
+          e.finishedAt(),
+          lastError,
+          new Answer(e.provider(), e.model(), e.usage(), e.finishReason()));
     }
   }
+
+  /** Who answered a step, what it cost, and why the model stopped. */
+  public record Answer(String provider, String model, Usage usage, String finishReason)
+      implements CborSerializable {}
 
   public record State(
       String jobId,
@@ -293,7 +329,7 @@ public final class ReportJob
 
     static State submitted(Submitted e) {
       List<Step> steps =
-          e.steps().stream().map(n -> new Step(n, 0, false, null, null, null, null)).toList();
+          e.steps().stream().map(n -> new Step(n, 0, false, null, null, null, null, null)).toList();
       return new State(
           e.jobId(),
           e.startup(),
@@ -333,8 +369,7 @@ public final class ReportJob
     }
 
     State stepCompleted(StepCompleted e) {
-      Step s =
-          steps.get(e.step()).completed(e.attempt(), e.startedAt(), e.output(), e.finishedAt());
+      Step s = steps.get(e.step()).completed(e);
       return withStep(e.step(), s, e.finishedAt(), null);
     }
 
@@ -605,7 +640,18 @@ public final class ReportJob
 
   private ReplyEffect<Event, State> onStepSucceeded(State s, CallMessages.CallSucceeded ok) {
     StepCompleted done =
-        new StepCompleted(ok.step(), ok.attempt(), ok.text(), ok.startedAt(), ok.finishedAt());
+        new StepCompleted(
+            ok.step(),
+            ok.attempt(),
+            ok.text(),
+            ok.startedAt(),
+            ok.finishedAt(),
+            ok.provider(),
+            ok.model(),
+            ok.usage() == null ? 0 : ok.usage().inputTokens(),
+            ok.usage() == null ? 0 : ok.usage().outputTokens(),
+            ok.costUsd(),
+            ok.finishReason() == null ? null : ok.finishReason().name());
     phase = Phase.IDLE;
     boolean last = ok.step() == s.steps().size() - 1;
     if (!last) {
@@ -861,6 +907,7 @@ public final class ReportJob
     else state = JobState.PENDING;
 
     List<StepView> steps = new ArrayList<>(s.steps().size());
+    Usage usage = Usage.NONE;
     for (int i = 0; i < s.steps().size(); i++) {
       Step st = s.steps().get(i);
       boolean isCurrent = i == current;
@@ -877,6 +924,7 @@ public final class ReportJob
           st.done() && started != null
               ? Duration.between(started, st.finishedAt()).toMillis()
               : null;
+      Answer a = st.answer();
       steps.add(
           new StepView(
               st.name(),
@@ -885,7 +933,12 @@ public final class ReportJob
               started,
               st.finishedAt(),
               durationMs,
-              st.lastError()));
+              st.lastError(),
+              a == null ? null : a.provider(),
+              a == null ? null : a.model(),
+              a == null ? null : a.usage(),
+              a == null ? null : a.finishReason()));
+      if (a != null) usage = usage.plus(a.usage());
     }
     return new JobView(
         s.jobId(),
@@ -901,6 +954,7 @@ public final class ReportJob
         s.submittedAt(),
         s.updatedAt(),
         s.finishedAt(),
-        phase == Phase.BACKOFF && s.isActive() ? s.nextRetryAt() : null);
+        phase == Phase.BACKOFF && s.isActive() ? s.nextRetryAt() : null,
+        usage);
   }
 }

@@ -1,5 +1,6 @@
 package io.reportcluster.node.llm;
 
+import io.reportcluster.node.llm.provider.LlmAnswer;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmRequest;
 import java.time.Instant;
@@ -27,9 +28,31 @@ public final class CallMessages {
   public record CallStarted(String jobId, int step, int attempt, Instant at)
       implements CallResult {}
 
+  /**
+   * An answered call: its text, and who wrote it at what cost ({@code provider} the entry's name,
+   * {@code model}, the tokens the provider counted, their cost at the entry's prices, why the model
+   * stopped). Unknown parts are null (and the cost 0) for providers that say only the text.
+   */
   public record CallSucceeded(
-      String jobId, int step, int attempt, String text, Instant startedAt, Instant finishedAt)
-      implements CallResult {}
+      String jobId,
+      int step,
+      int attempt,
+      String text,
+      Instant startedAt,
+      Instant finishedAt,
+      String provider,
+      String model,
+      LlmAnswer.Usage usage,
+      double costUsd,
+      LlmAnswer.FinishReason finishReason)
+      implements CallResult {
+
+    /** A call answered with its text alone. */
+    public CallSucceeded(
+        String jobId, int step, int attempt, String text, Instant startedAt, Instant finishedAt) {
+      this(jobId, step, attempt, text, startedAt, finishedAt, null, null, null, 0, null);
+    }
+  }
 
   public record CallFailed(
       String jobId,

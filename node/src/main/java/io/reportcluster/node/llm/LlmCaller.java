@@ -1,10 +1,12 @@
 package io.reportcluster.node.llm;
 
+import io.reportcluster.node.llm.provider.LlmAnswer;
 import io.reportcluster.node.llm.provider.LlmCall;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmProvider;
 import io.reportcluster.node.llm.provider.LlmRequest;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
+import io.reportcluster.node.llm.provider.ProviderSettings;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
@@ -38,7 +40,7 @@ public final class LlmCaller {
   /** Stop this call if it is the one running; its job hears nothing more of it. */
   public record Cancel(CallMessages.Call call) implements Command {}
 
-  private record Finished(CallMessages.Call call, String text, Throwable failure)
+  private record Finished(CallMessages.Call call, LlmAnswer answer, Throwable failure)
       implements Command {}
 
   /** The provider stopped working on the call (or did not say so within the cancel timeout). */
@@ -56,11 +58,15 @@ public final class LlmCaller {
   public record Settings(Duration callTimeout, Duration cancelTimeout) {}
 
   public static Behavior<Command> create(
-      ActorRef<ToPool> pool, ProviderRegistry providers, Settings settings, PoolMetrics metrics) {
+      ActorRef<ToPool> pool,
+      ProviderRegistry providers,
+      Settings settings,
+      PoolMetrics metrics,
+      DeltaSink deltas) {
     return Behaviors.setup(
         ctx -> {
           pool.tell(new Ready(ctx.getSelf()));
-          return new LlmCaller(ctx, pool, providers, settings, metrics).idle();
+          return new LlmCaller(ctx, pool, providers, settings, metrics, deltas).idle();
         });
   }
 
@@ -69,14 +75,17 @@ public final class LlmCaller {
   private final ProviderRegistry providers;
   private final Settings settings;
   private final PoolMetrics metrics;
+  private final DeltaSink deltas;
 
   private LlmCaller(
       ActorContext<Command> ctx,
       ActorRef<ToPool> pool,
       ProviderRegistry providers,
       Settings settings,
-      PoolMetrics metrics) {
+      PoolMetrics metrics,
+      DeltaSink deltas) {
     this.ctx = ctx;
+    this.deltas = deltas;
     this.pool = pool;
     this.providers = providers;
     this.settings = settings;
@@ -115,7 +124,7 @@ public final class LlmCaller {
     }
     LlmCall running;
     try {
-      running = provider.start(request);
+      running = provider.start(request, text -> deltas.delta(request, text));
     } catch (Throwable bug) {
       // A provider client that throws instead of failing its call has a bug: the job hears of a
       // failed call (it retries the step), then this caller crashes and the supervisor restarts
@@ -130,18 +139,26 @@ public final class LlmCaller {
       if (bug instanceof RuntimeException e) throw e;
       throw new IllegalStateException("provider client threw " + bug, bug);
     }
+    // Each provider entry may have its own timeout; calls of providers given directly use the
+    // pool's.
+    Duration timeout =
+        providers
+            .settings(request.provider())
+            .map(ProviderSettings::callTimeout)
+            .orElse(settings.callTimeout());
     // copy(): the timeout must not complete the provider's own future.
     ctx.pipeToSelf(
         running
-            .answer()
+            .result()
             .toCompletableFuture()
             .copy()
-            .orTimeout(settings.callTimeout().toMillis(), TimeUnit.MILLISECONDS),
-        (text, failure) -> new Finished(call, text, failure));
-    return busy(call, running, startedAt);
+            .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS),
+        (answer, failure) -> new Finished(call, answer, failure));
+    return busy(call, running, startedAt, timeout);
   }
 
-  private Behavior<Command> busy(CallMessages.Call call, LlmCall running, Instant startedAt) {
+  private Behavior<Command> busy(
+      CallMessages.Call call, LlmCall running, Instant startedAt, Duration timeout) {
     return Behaviors.receive(Command.class)
         .onMessage(
             Finished.class,
@@ -159,9 +176,9 @@ public final class LlmCaller {
                             null,
                             new LlmCallException(
                                 LlmCallException.Kind.TIMEOUT,
-                                "no answer within " + settings.callTimeout().toMillis() + " ms")));
+                                "no answer within " + timeout.toMillis() + " ms")));
               }
-              return done(call, startedAt, f.text(), f.failure());
+              return done(call, startedAt, f.answer(), f.failure());
             })
         .onMessage(
             Cancel.class,
@@ -224,9 +241,9 @@ public final class LlmCaller {
 
   /** The call is over: it no longer counts in flight by the time its job hears the outcome. */
   private Behavior<Command> done(
-      CallMessages.Call call, Instant startedAt, String text, Throwable failure) {
+      CallMessages.Call call, Instant startedAt, LlmAnswer answer, Throwable failure) {
     metrics.inFlight.decrementAndGet();
-    reply(call, startedAt, text, failure);
+    reply(call, startedAt, answer, failure);
     return ready();
   }
 
@@ -235,15 +252,29 @@ public final class LlmCaller {
     return idle();
   }
 
-  private void reply(CallMessages.Call call, Instant startedAt, String text, Throwable failure) {
+  private void reply(
+      CallMessages.Call call, Instant startedAt, LlmAnswer answer, Throwable failure) {
     LlmRequest r = call.request();
     Instant now = Instant.now();
     if (failure == null) {
       metrics.succeeded.incrementAndGet();
+      double cost =
+          providers.settings(r.provider()).map(s -> s.costUsd(answer.usage())).orElse(0.0);
+      metrics.answered(r.provider(), answer.model(), answer.usage(), cost);
       call.replyTo()
           .tell(
               new CallMessages.CallSucceeded(
-                  r.jobId(), r.step(), r.attempt(), text, startedAt, now));
+                  r.jobId(),
+                  r.step(),
+                  r.attempt(),
+                  answer.text(),
+                  startedAt,
+                  now,
+                  r.provider(),
+                  answer.model(),
+                  answer.usage(),
+                  cost,
+                  answer.finishReason()));
     } else {
       metrics.failed.incrementAndGet();
       call.replyTo()

@@ -90,9 +90,14 @@ public final class LlmCallerPool {
    * call stops at once, since its job already runs elsewhere.
    */
   public static ActorRef<Command> start(
-      ActorSystem<?> system, Settings settings, ProviderRegistry providers, PoolMetrics metrics) {
+      ActorSystem<?> system,
+      Settings settings,
+      ProviderRegistry providers,
+      PoolMetrics metrics,
+      DeltaSink deltas) {
     ActorRef<Command> pool =
-        system.systemActorOf(create(settings, providers, metrics), "llm-callers", Props.empty());
+        system.systemActorOf(
+            create(settings, providers, metrics, deltas), "llm-callers", Props.empty());
     Duration drainTimeout = settings.drainTimeout();
     SelfDowned.onDowned(system, () -> pool.tell(new Abort("this node was downed by the cluster")));
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
@@ -124,6 +129,11 @@ public final class LlmCallerPool {
 
   public static Behavior<Command> create(
       Settings settings, ProviderRegistry providers, PoolMetrics metrics) {
+    return create(settings, providers, metrics, DeltaSink.NONE);
+  }
+
+  public static Behavior<Command> create(
+      Settings settings, ProviderRegistry providers, PoolMetrics metrics, DeltaSink deltas) {
     Behavior<Command> pool =
         Behaviors.setup(
             ctx -> {
@@ -134,7 +144,8 @@ public final class LlmCallerPool {
               for (int i = 0; i < settings.callers(); i++) {
                 Behavior<LlmCaller.Command> caller =
                     Behaviors.supervise(
-                            LlmCaller.create(fromCallers, providers, callerSettings, metrics))
+                            LlmCaller.create(
+                                fromCallers, providers, callerSettings, metrics, deltas))
                         .onFailure(
                             SupervisorStrategy.restartWithBackoff(
                                 settings.minBackoff(),

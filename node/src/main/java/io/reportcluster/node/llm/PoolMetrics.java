@@ -1,5 +1,6 @@
 package io.reportcluster.node.llm;
 
+import io.reportcluster.node.llm.provider.LlmAnswer;
 import io.reportcluster.protocol.Api.NodeStats;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -68,5 +69,20 @@ public final class PoolMetrics {
         callsStarted(),
         callsSucceeded(),
         callsFailed());
+  }
+
+  /** Hears of every answered call's tokens and cost (the node's Prometheus counters). */
+  public interface UsageListener {
+    void answered(String provider, String model, LlmAnswer.Usage usage, double costUsd);
+  }
+
+  private volatile UsageListener usageListener = (provider, model, usage, cost) -> {};
+
+  public void onUsage(UsageListener listener) {
+    this.usageListener = listener;
+  }
+
+  void answered(String provider, String model, LlmAnswer.Usage usage, double costUsd) {
+    usageListener.answered(provider, model, usage, costUsd);
   }
 }

@@ -1,5 +1,6 @@
 package io.reportcluster.node.metrics;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -7,6 +8,7 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.llm.provider.LlmAnswer;
 
 /** The node's Prometheus registry, served at {@code /metrics}. */
 public final class NodeMetrics {
@@ -15,6 +17,7 @@ public final class NodeMetrics {
 
   public NodeMetrics(String nodeName, PoolMetrics pool) {
     registry.config().commonTags("node", nodeName);
+    pool.onUsage(this::countUsage);
     Gauge.builder("reports_llm_callers", pool, p -> p.callers)
         .description("LLM caller actors on this node")
         .register(registry);
@@ -33,6 +36,32 @@ public final class NodeMetrics {
     FunctionCounter.builder("reports_llm_calls_cancelled", pool, PoolMetrics::callsCancelled)
         .description(
             "calls stopped at the provider before they answered: cancelled or moved jobs, a downed node")
+        .register(registry);
+  }
+
+  /**
+   * Tokens and cost of every answered call, by provider entry and model: {@code
+   * reports_llm_tokens_total{provider, model, kind=input|output}} and {@code
+   * reports_llm_cost_usd_total{provider, model}}.
+   */
+  private void countUsage(String provider, String model, LlmAnswer.Usage usage, double costUsd) {
+    String p = provider == null ? "unknown" : provider;
+    String m = model == null ? "unknown" : model;
+    if (usage != null) {
+      tokens(p, m, "input").increment(usage.inputTokens());
+      tokens(p, m, "output").increment(usage.outputTokens());
+    }
+    Counter.builder("reports_llm_cost_usd")
+        .description("what answered calls cost at the configured prices, US dollars")
+        .tags("provider", p, "model", m)
+        .register(registry)
+        .increment(costUsd);
+  }
+
+  private Counter tokens(String provider, String model, String kind) {
+    return Counter.builder("reports_llm_tokens")
+        .description("tokens of answered calls, as the providers counted them")
+        .tags("provider", provider, "model", model, "kind", kind)
         .register(registry);
   }
 

@@ -6,9 +6,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.Config;
 import io.reportcluster.node.ReportNode;
 import io.reportcluster.node.job.ReportJob;
+import io.reportcluster.node.llm.provider.LlmCall;
+import io.reportcluster.node.llm.provider.LlmProvider;
+import io.reportcluster.node.llm.provider.LlmRequest;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
 import io.reportcluster.node.llm.provider.SimulatedProvider;
 import io.reportcluster.node.testkit.Await;
+import io.reportcluster.node.testkit.Calls;
 import io.reportcluster.node.testkit.FreePorts;
 import io.reportcluster.node.testkit.GatedProvider;
 import io.reportcluster.node.testkit.HttpJson;
@@ -23,7 +27,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.cluster.sharding.ShardRegion;
 import org.apache.pekko.cluster.sharding.typed.GetClusterShardingStats;
@@ -45,6 +52,9 @@ class ClusterEventsIT {
   /** Jobs whose startup begins with this wait at their first call until the test releases them. */
   private static final String HELD = "held-";
 
+  /** In a held job's name: its first call streams text, then waits for the test (see Streaming). */
+  private static final String STREAMED = "streamed-";
+
   private static final String NODE_A = "node-a";
   private static final String NODE_B = "node-b";
   private static final List<String> AFTER_EACH_STEP =
@@ -53,6 +63,7 @@ class ClusterEventsIT {
   private TestDatabase db;
   private TestRedis redis;
   private GatedProvider provider;
+  private Streaming streaming;
   private ReportNode a;
   private ReportNode b;
   private HttpJson httpA;
@@ -68,8 +79,8 @@ class ClusterEventsIT {
     SimulatedProvider.Settings sim =
         SimulatedProvider.Settings.fromConfig(configA.getConfig("reports.llm.simulated"));
     // One provider object for both nodes: a held job is released wherever its entity runs.
-    provider =
-        new GatedProvider(new SimulatedProvider(sim.withLatency(Duration.ofMillis(40), 0.3)), HELD);
+    streaming = new Streaming(new SimulatedProvider(sim.withLatency(Duration.ofMillis(40), 0.3)));
+    provider = new GatedProvider(streaming, HELD);
     a = ReportNode.start(configA, ProviderRegistry.of(provider));
     b = ReportNode.start(configB, ProviderRegistry.of(provider));
     httpA = new HttpJson(a.baseUrl());
@@ -112,6 +123,7 @@ class ClusterEventsIT {
             "reports.node-name = \"" + name + "\"",
             redis.nodeConfig(),
             "reports.http.sse-heartbeat = 500ms",
+            "reports.redis.delta-interval = 20ms",
             "reports.db.pool-size = 4",
             "pekko.remote.artery.canonical.port = " + remotePort,
             "pekko.cluster.seed-nodes = [\"pekko://reportcluster@127.0.0.1:" + seedPort + "\"]"));
@@ -286,9 +298,84 @@ class ClusterEventsIT {
    * A held job (running, its first call waiting here) whose entity runs on the given node: submits
    * held jobs through node B until one lands there; the others are let go.
    */
+  @Test
+  void aRunningStepsTextReachesAClientOnTheOtherNodeAsDeltaEventsAndOnlyTheFinalTextIsKept() {
+    String id = heldJobOn(NODE_A, STREAMED);
+    try (SseClient sse = SseClient.connect(b.baseUrl() + "/api/v1/jobs/" + id + "/events")) {
+      assertThat(sse.nextEvent(Duration.ofSeconds(10)).event()).isEqualTo("state");
+
+      // The first step starts: its text streams in, and the step cannot complete meanwhile.
+      provider.release(id);
+      SseClient.Event delta =
+          sse.eventsUntil(Duration.ofSeconds(10), e -> e.event().equals("delta")).stream()
+              .filter(e -> e.event().equals("delta"))
+              .findFirst()
+              .orElseThrow();
+      assertThat(delta.json().path("job_id").asText()).isEqualTo(id);
+      assertThat(delta.json().path("delta").asText()).isEqualTo(Streaming.FIRST_WORDS);
+      assertThat(delta.json().path("current_step").asText()).isEqualTo("market");
+      assertThat(delta.json().path("node").asText()).isEqualTo(NODE_A);
+      assertThat(httpA.get("/api/v1/jobs/" + id).body().at("/steps/0/state").asText())
+          .isEqualTo("STARTED");
+
+      // The step answers: the journal keeps its final text only.
+      streaming.finish(id);
+      sse.eventsUntil(Duration.ofSeconds(30), e -> e.event().equals("succeeded"));
+      JsonNode job = httpB.get("/api/v1/jobs/" + id).body();
+      assertThat(job.at("/steps/0/state").asText()).isEqualTo("SUCCESS");
+      assertThat(job.path("result").asText()).doesNotContain(Streaming.FIRST_WORDS);
+    }
+  }
+
+  /**
+   * Jobs whose startup holds {@link #STREAMED} stream "first words" as soon as their first call
+   * starts, then answer only when the test calls {@link #finish}; other calls go straight through.
+   */
+  private static final class Streaming implements LlmProvider {
+    static final String FIRST_WORDS = "First words of the market section ";
+    private final LlmProvider delegate;
+    private final Map<String, CompletableFuture<Void>> finished = new ConcurrentHashMap<>();
+
+    Streaming(LlmProvider delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public String name() {
+      return delegate.name();
+    }
+
+    @Override
+    public LlmCall start(LlmRequest request) {
+      return start(request, text -> {});
+    }
+
+    @Override
+    public LlmCall start(LlmRequest request, Consumer<String> onDelta) {
+      if (request.step() != 0 || !request.startup().contains(STREAMED)) {
+        return delegate.start(request, onDelta);
+      }
+      onDelta.accept(FIRST_WORDS);
+      return Calls.after(gate(request.jobId()), () -> delegate.start(request, onDelta));
+    }
+
+    void finish(String jobId) {
+      gate(jobId).complete(null);
+    }
+
+    private CompletableFuture<Void> gate(String jobId) {
+      return finished.computeIfAbsent(jobId, k -> new CompletableFuture<>());
+    }
+  }
+
   private String heldJobOn(String node) {
+    return heldJobOn(node, "");
+  }
+
+  /** A job whose entity runs on {@code node}, its first call held; {@code tag} goes in its name. */
+  private String heldJobOn(String node, String tag) {
     for (int i = 0; i < 30; i++) {
-      String id = submit(httpB, HELD + i + "-" + UUID.randomUUID());
+      String id = submit(httpB, HELD + tag + i + "-" + UUID.randomUUID());
       JsonNode view = httpB.get("/api/v1/jobs/" + id).body();
       if (!node.equals(view.path("node").asText())) {
         provider.release(id);

@@ -283,7 +283,8 @@ class JobsApiSpecIT extends ApiSpec {
               "submitted_at",
               "updated_at",
               "finished_at",
-              "next_retry_at");
+              "next_retry_at",
+              "usage");
       assertThat(job.path("job_id").asText()).isEqualTo(id);
       assertThat(job.path("startup").asText()).isEqualTo(name);
       assertThat(job.path("provider").asText()).isEqualTo("simulated");
@@ -302,6 +303,8 @@ class JobsApiSpecIT extends ApiSpec {
       JsonNode steps = job.get("steps");
       assertThat(steps.size()).isEqualTo(STEPS.size());
       Instant previousEnd = submitted;
+      long inputTokens = 0;
+      long outputTokens = 0;
       for (int i = 0; i < STEPS.size(); i++) {
         JsonNode step = steps.get(i);
         assertThat(fieldNames(step))
@@ -312,8 +315,22 @@ class JobsApiSpecIT extends ApiSpec {
                 "started_at",
                 "finished_at",
                 "duration_ms",
-                "last_error");
+                "last_error",
+                "provider",
+                "model",
+                "usage",
+                "finish_reason");
         assertThat(step.path("name").asText()).isEqualTo(STEPS.get(i));
+        // The simulated provider counts words as tokens and costs nothing (its price is 0).
+        assertThat(step.path("provider").asText()).isEqualTo("simulated");
+        assertThat(step.path("model").asText()).isEqualTo("simulated");
+        assertThat(step.path("finish_reason").asText()).isEqualTo("STOP");
+        assertThat(fieldNames(step.get("usage")))
+            .containsExactly("input_tokens", "output_tokens", "cost_usd");
+        assertThat(step.path("usage").path("input_tokens").asLong()).isPositive();
+        assertThat(step.path("usage").path("output_tokens").asLong()).isPositive();
+        inputTokens += step.path("usage").path("input_tokens").asLong();
+        outputTokens += step.path("usage").path("output_tokens").asLong();
         assertThat(step.path("state").asText()).isEqualTo("SUCCESS");
         assertThat(step.path("attempts").asInt()).isEqualTo(1);
         Instant started = instant(step, "started_at");
@@ -328,6 +345,10 @@ class JobsApiSpecIT extends ApiSpec {
         previousEnd = ended;
       }
       assertThat(previousEnd).isEqualTo(finished);
+      // The job's usage is its steps' usage, summed.
+      assertThat(job.path("usage").path("input_tokens").asLong()).isEqualTo(inputTokens);
+      assertThat(job.path("usage").path("output_tokens").asLong()).isEqualTo(outputTokens);
+      assertThat(job.path("usage").path("cost_usd").asDouble()).isZero();
     }
 
     @Test

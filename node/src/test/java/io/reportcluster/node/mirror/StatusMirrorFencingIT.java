@@ -71,6 +71,7 @@ class StatusMirrorFencingIT {
         now,
         now,
         null,
+        null,
         null);
   }
 

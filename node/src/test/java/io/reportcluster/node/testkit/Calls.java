@@ -1,5 +1,6 @@
 package io.reportcluster.node.testkit;
 
+import io.reportcluster.node.llm.provider.LlmAnswer;
 import io.reportcluster.node.llm.provider.LlmCall;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import java.util.concurrent.CompletableFuture;
@@ -18,7 +19,7 @@ public final class Calls {
    * cancelled after, it cancels the call it started.
    */
   public static LlmCall after(CompletionStage<?> gate, Supplier<LlmCall> start) {
-    CompletableFuture<String> answer = new CompletableFuture<>();
+    CompletableFuture<LlmAnswer> answer = new CompletableFuture<>();
     AtomicReference<LlmCall> started = new AtomicReference<>();
     AtomicBoolean cancelled = new AtomicBoolean();
     gate.whenComplete(
@@ -34,16 +35,21 @@ public final class Calls {
             call.cancel();
             return;
           }
-          call.answer()
+          call.result()
               .whenComplete(
-                  (text, f) -> {
+                  (result, f) -> {
                     if (f != null) answer.completeExceptionally(f);
-                    else answer.complete(text);
+                    else answer.complete(result);
                   });
         });
     return new LlmCall() {
       @Override
       public CompletionStage<String> answer() {
+        return answer.thenApply(LlmAnswer::text);
+      }
+
+      @Override
+      public CompletionStage<LlmAnswer> result() {
         return answer;
       }
 
@@ -60,11 +66,17 @@ public final class Calls {
 
   /** The same call, with {@code onEnd} told how it ended (answer, failure or cancellation). */
   public static LlmCall watched(LlmCall call, BiConsumer<String, Throwable> onEnd) {
-    CompletionStage<String> answer = call.answer().whenComplete(onEnd);
+    CompletionStage<LlmAnswer> result =
+        call.result().whenComplete((a, f) -> onEnd.accept(a == null ? null : a.text(), f));
     return new LlmCall() {
       @Override
       public CompletionStage<String> answer() {
-        return answer;
+        return result.thenApply(LlmAnswer::text);
+      }
+
+      @Override
+      public CompletionStage<LlmAnswer> result() {
+        return result;
       }
 
       @Override

@@ -7,6 +7,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.function.Consumer;
 
 /**
  * Holds the first LLM call of chosen jobs until the test releases them, so a test can watch a job
@@ -33,14 +34,19 @@ public final class GatedProvider implements LlmProvider {
 
   @Override
   public LlmCall start(LlmRequest request) {
+    return start(request, text -> {});
+  }
+
+  @Override
+  public LlmCall start(LlmRequest request, Consumer<String> onDelta) {
     if (open || request.step() != 0 || !request.startup().startsWith(heldPrefix))
-      return delegate.start(request);
+      return delegate.start(request, onDelta);
     waiting.add(request.jobId());
     return Calls.after(
         gate(request.jobId()),
         () -> {
           waiting.remove(request.jobId());
-          return delegate.start(request);
+          return delegate.start(request, onDelta);
         });
   }
 

@@ -57,4 +57,38 @@ public interface LlmCall {
       }
     };
   }
+
+  /**
+   * Like {@link #of}, for a provider that knows the whole answer (model, tokens, finish reason).
+   */
+  static LlmCall ofAnswer(CompletableFuture<LlmAnswer> result, Runnable stop) {
+    return new LlmCall() {
+      private final CompletableFuture<Void> stopped = new CompletableFuture<>();
+
+      @Override
+      public CompletionStage<String> answer() {
+        return result.thenApply(LlmAnswer::text);
+      }
+
+      @Override
+      public CompletionStage<LlmAnswer> result() {
+        return result;
+      }
+
+      @Override
+      public synchronized CompletionStage<Void> cancel() {
+        if (!stopped.isDone()) {
+          try {
+            stop.run();
+            result.completeExceptionally(
+                new LlmCallException(LlmCallException.Kind.CANCELLED, "the call was cancelled"));
+            stopped.complete(null);
+          } catch (RuntimeException e) {
+            stopped.completeExceptionally(e);
+          }
+        }
+        return stopped;
+      }
+    };
+  }
 }

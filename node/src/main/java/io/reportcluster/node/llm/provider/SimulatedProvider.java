@@ -99,10 +99,10 @@ public final class SimulatedProvider implements LlmProvider {
     SplittableRandom dice = dice(request);
     Outcome outcome = outcome(dice);
     long latencyMicros = latencyMicros(dice);
-    CompletableFuture<String> answer = new CompletableFuture<>();
+    CompletableFuture<LlmAnswer> answer = new CompletableFuture<>();
     if (outcome == Outcome.TIMEOUT) {
       // Never answers: the caller's call-timeout cancels it and turns it into a retryable failure.
-      return LlmCall.of(answer, () -> {});
+      return LlmCall.ofAnswer(answer, () -> {});
     }
     Runnable finish =
         () -> {
@@ -122,16 +122,30 @@ public final class SimulatedProvider implements LlmProvider {
                     new LlmCallException(
                         LlmCallException.Kind.BAD_REQUEST,
                         "simulated 400: the prompt was rejected"));
-            default -> answer.complete(text(request, dice));
+            default -> answer.complete(answer(request, text(request, dice)));
           }
         };
     if (latencyMicros <= 0) {
       finish.run();
-      return LlmCall.of(answer, () -> {});
+      return LlmCall.ofAnswer(answer, () -> {});
     }
     ScheduledFuture<?> pending = TIMER.schedule(finish, latencyMicros, TimeUnit.MICROSECONDS);
     // Cancelling removes the pending answer: the simulated "server" stops working on it.
-    return LlmCall.of(answer, () -> pending.cancel(false));
+    return LlmCall.ofAnswer(answer, () -> pending.cancel(false));
+  }
+
+  /**
+   * The answer with the tokens a real provider would count, approximated as words (of the system
+   * prompt and the message in, of the text out), so cost accounting can be tried without a key.
+   */
+  private static LlmAnswer answer(LlmRequest request, String text) {
+    long in = words(request.system()) + words(request.prompt());
+    return new LlmAnswer(
+        text, "simulated", new LlmAnswer.Usage(in, words(text)), LlmAnswer.FinishReason.STOP);
+  }
+
+  private static long words(String s) {
+    return s == null || s.isBlank() ? 0 : s.trim().split("\\s+").length;
   }
 
   /** The outcome this provider gives the call, without making it (tests use this to plan). */

@@ -33,11 +33,14 @@ import io.reportcluster.node.job.ReportJob.Succeeded;
 import io.reportcluster.node.llm.CallMessages;
 import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.llm.provider.LlmAnswer;
+import io.reportcluster.node.llm.provider.LlmAnswer.FinishReason;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmCallException.Kind;
 import io.reportcluster.node.llm.provider.LlmRequest;
 import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.Api.StepView;
+import io.reportcluster.protocol.Api.Usage;
 import io.reportcluster.protocol.JobState;
 import java.time.Duration;
 import java.time.Instant;
@@ -277,6 +280,41 @@ class ReportJobTest {
       assertThat(step.attempts()).isEqualTo(1);
       assertThat(step.startedAt()).isEqualTo(call.startedAt);
       journal.assertNothingNew();
+    }
+
+    @Test
+    void eachStepKeepsWhoAnsweredItsTokensCostAndFinishReasonAndTheJobSumsThem() {
+      Caller call = takeCall(0, 1);
+      call.starts().answers(output(0), "model-a", 120, 80, 0.0012, FinishReason.STOP);
+      assertThat(journal.next(StepCompleted.class))
+          .isEqualTo(
+              new StepCompleted(
+                  0,
+                  1,
+                  output(0),
+                  call.startedAt,
+                  call.finishedAt,
+                  call.request.provider(),
+                  "model-a",
+                  120,
+                  80,
+                  0.0012,
+                  "STOP"));
+      call = takeCall(1, 1);
+      call.starts().answers(output(1), "model-b", 30, 1024, 0.01, FinishReason.LENGTH);
+      journal.next(StepCompleted.class);
+
+      JobView job = view();
+      StepView first = job.steps().get(0);
+      assertThat(first.provider()).isEqualTo(call.request.provider());
+      assertThat(first.model()).isEqualTo("model-a");
+      assertThat(first.usage()).isEqualTo(new Usage(120, 80, 0.0012));
+      assertThat(first.finishReason()).isEqualTo("STOP");
+      assertThat(job.steps().get(1).finishReason())
+          .as("a cut-off answer says so on its step")
+          .isEqualTo("LENGTH");
+      assertThat(job.steps().get(2).usage()).as("not answered yet").isNull();
+      assertThat(job.usage()).isEqualTo(new Usage(150, 1104, 0.0112));
     }
 
     @Test
@@ -942,6 +980,25 @@ class ReportJobTest {
       finishedAt = Instant.now();
       replyTo.tell(
           new CallMessages.CallSucceeded(jobId, step, attempt, text, startedAt, finishedAt));
+      return this;
+    }
+
+    /** Answers with who wrote it and what it cost, as a real provider's call does. */
+    Caller answers(String text, String model, long in, long out, double cost, FinishReason why) {
+      finishedAt = Instant.now();
+      replyTo.tell(
+          new CallMessages.CallSucceeded(
+              jobId,
+              step,
+              attempt,
+              text,
+              startedAt,
+              finishedAt,
+              request.provider(),
+              model,
+              new LlmAnswer.Usage(in, out),
+              cost,
+              why));
       return this;
     }
 

@@ -1,17 +1,21 @@
 package io.reportcluster.node.llm;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
+import io.reportcluster.node.llm.provider.LlmAnswer;
 import io.reportcluster.node.llm.provider.LlmCall;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmProvider;
 import io.reportcluster.node.llm.provider.LlmRequest;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
+import io.reportcluster.node.llm.provider.ProviderSettings;
 import io.reportcluster.node.testkit.Await;
 import io.reportcluster.node.testkit.RecordingProvider;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -116,6 +120,74 @@ class LlmCallerPoolTest {
       if (!(r instanceof CallMessages.CallStarted)) out.add(r);
     }
     return out;
+  }
+
+  @Test
+  void anAnswerIsPricedAtItsEntrysPricesAndCountedByProviderAndModel() {
+    ProviderSettings entry =
+        new ProviderSettings(
+            "priced",
+            ProviderSettings.Type.SIMULATED,
+            "",
+            "",
+            "m",
+            1024,
+            Duration.ofSeconds(10),
+            2.0,
+            8.0);
+    LlmProvider answering =
+        new LlmProvider() {
+          @Override
+          public String name() {
+            return "priced";
+          }
+
+          @Override
+          public LlmCall start(LlmRequest request) {
+            return LlmCall.ofAnswer(
+                CompletableFuture.completedFuture(
+                    new LlmAnswer(
+                        "text",
+                        "model-7",
+                        new LlmAnswer.Usage(1_000, 250),
+                        LlmAnswer.FinishReason.STOP)),
+                () -> {});
+          }
+        };
+    ProviderRegistry registry =
+        new ProviderRegistry(Map.of("priced", answering), Map.of("priced", entry), "priced");
+    PoolMetrics metrics = new PoolMetrics(1, 10);
+    List<String> counted = new ArrayList<>();
+    metrics.onUsage(
+        (provider, model, usage, cost) ->
+            counted.add(provider + "/" + model + "/" + usage.inputTokens() + "/" + cost));
+    ActorRef<LlmCallerPool.Command> pool =
+        testKit.spawn(
+            LlmCallerPool.create(
+                new LlmCallerPool.Settings(
+                    1,
+                    10,
+                    Duration.ofSeconds(5),
+                    Duration.ofSeconds(5),
+                    Duration.ofSeconds(5),
+                    Duration.ofMillis(50),
+                    Duration.ofMillis(200),
+                    0.0),
+                registry,
+                metrics));
+    TestProbe<CallMessages.CallResult> probe = testKit.createTestProbe();
+    pool.tell(
+        new LlmCallerPool.Submit(
+            new CallMessages.Call(
+                new LlmRequest("job-p", "Acme", 0, "market", 1, "priced", "p"), probe.ref())));
+
+    CallMessages.CallSucceeded ok = (CallMessages.CallSucceeded) finishedOnly(probe, 1).get(0);
+    // 1,000 tokens in at $2 per million and 250 out at $8 per million.
+    assertThat(ok.costUsd()).isCloseTo(0.004, within(1e-12));
+    assertThat(ok.model()).isEqualTo("model-7");
+    assertThat(ok.provider()).isEqualTo("priced");
+    assertThat(ok.usage()).isEqualTo(new LlmAnswer.Usage(1_000, 250));
+    assertThat(counted).containsExactly("priced/model-7/1000/" + ok.costUsd());
   }
 
   @Test

@@ -504,6 +504,59 @@ class JobsApiSpecIT extends ApiSpec {
     }
   }
 
+  // =================================================================== metrics
+
+  @Nested
+  @DisplayName("GET /metrics")
+  class Metrics {
+
+    @Test
+    @DisplayName("counts the tokens and cost of answered calls by provider and model")
+    void tokensAndCost() {
+      String id = created(submit(startup(unique("Metered"))));
+      awaitState(id, "SUCCESS");
+      JsonNode usage = http.get("/api/v1/jobs/" + id).body().path("usage");
+
+      String text = prometheusText();
+      String labels =
+          "kind=\"input\",model=\"simulated\",node=\"api-spec-node\",provider=\"simulated\"";
+      assertThat(text).contains("reports_llm_tokens_total{" + labels + "}");
+      assertThat(sample(text, "reports_llm_tokens_total{" + labels + "}"))
+          .as("every answered call's input tokens, this job's among them")
+          .isGreaterThanOrEqualTo(usage.path("input_tokens").asDouble());
+      assertThat(text)
+          .contains(
+              "reports_llm_cost_usd_total{model=\"simulated\",node=\"api-spec-node\",provider=\"simulated\"}");
+    }
+
+    private String prometheusText() {
+      try {
+        var r =
+            java.net.http.HttpClient.newHttpClient()
+                .send(
+                    java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create(node.baseUrl() + "/metrics"))
+                        .build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return r.body();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+
+    private double sample(String text, String series) {
+      return text.lines()
+          .filter(l -> l.startsWith(series + " "))
+          .mapToDouble(l -> Double.parseDouble(l.substring(series.length() + 1)))
+          .findFirst()
+          .orElseThrow();
+    }
+  }
+
   // =================================================================== node stats
 
   @Nested

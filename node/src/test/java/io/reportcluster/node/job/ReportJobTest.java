@@ -764,6 +764,34 @@ class ReportJobTest {
   }
 
   @Nested
+  class OlderEvents {
+    /** StepCompleted as it was journaled before steps recorded provider, model and usage. */
+    record StepCompletedBeforeUsage(
+        int step, int attempt, String output, Instant startedAt, Instant finishedAt)
+        implements io.reportcluster.protocol.CborSerializable {}
+
+    @Test
+    void aStepCompletedWrittenBeforeUsageExistedReadsWithNoneOfIt() throws Exception {
+      var serialization =
+          org.apache.pekko.serialization.SerializationExtension.get(
+              org.apache.pekko.actor.typed.javadsl.Adapter.toClassic(kit.system()));
+      Instant start = Instant.parse("2026-11-30T10:00:00Z");
+      var old = new StepCompletedBeforeUsage(2, 1, "text", start, start.plusSeconds(3));
+      var serializer = serialization.findSerializerFor(old);
+      byte[] bytes = serializer.toBinary(old);
+
+      Object read =
+          serialization
+              .deserialize(bytes, serializer.identifier(), StepCompleted.class.getName())
+              .get();
+      assertThat(read)
+          .isEqualTo(new StepCompleted(2, 1, "text", start, start.plusSeconds(3)))
+          .extracting("provider", "model", "inputTokens", "outputTokens", "costUsd")
+          .containsExactly(null, null, 0L, 0L, 0.0);
+    }
+  }
+
+  @Nested
   class Passivation {
     @Test
     void aFinishedJobAsksTheShardToPassivateItAfterTheIdleTimeoutButARunningOneNever() {

@@ -1,13 +1,14 @@
 package io.reportcluster.tools;
 
 import io.reportcluster.tools.chaos.Chaos;
+import io.reportcluster.tools.fakellm.FakeLlm;
 import io.reportcluster.tools.journal.JournalStats;
 import io.reportcluster.tools.loadgen.LoadGen;
 import java.util.Arrays;
 
 /**
- * The operator tools, one program: {@code loadgen}, {@code chaos}, {@code journal-stats}. Run by
- * the ops/ scripts on the tools module's classpath (ops/lib/common.sh, run_tool).
+ * The operator tools, one program: {@code loadgen}, {@code chaos}, {@code journal-stats}, {@code
+ * fake-llm}. Run by the ops/ scripts on the tools module's classpath (ops/lib/common.sh, run_tool).
  */
 public final class Main {
   private Main() {}
@@ -20,6 +21,7 @@ public final class Main {
           "  loadgen         submit jobs to a service, poll them, summarise (ops/loadgen)",
           "  chaos           take nodes of a local cluster down under load, check the journal (ops/chaos)",
           "  journal-stats   counts and write times of a journal's events (ops/bench)",
+          "  fake-llm        a local stand-in for the OpenAI, Anthropic and Gemini APIs (ops/fake-llm)",
           "");
 
   public static void main(String[] args) {
@@ -35,6 +37,7 @@ public final class Main {
           case "loadgen" -> LoadGen.main(rest);
           case "chaos" -> Chaos.main(rest);
           case "journal-stats" -> JournalStats.main(rest);
+          case "fake-llm" -> FakeLlm.main(rest);
           case "--help", "-h" -> {
             System.out.print(USAGE);
             yield 0;

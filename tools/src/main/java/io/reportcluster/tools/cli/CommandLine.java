@@ -56,6 +56,22 @@ public final class CommandLine {
     return v;
   }
 
+  /** The value of the current flag as a number from {@code min} to {@code max}, both included. */
+  public double doubleValue(double min, double max) throws UsageException {
+    String flag = flag();
+    String s = value();
+    double v;
+    try {
+      v = Double.parseDouble(s.trim());
+    } catch (NumberFormatException e) {
+      throw new UsageException(flag + " needs a number, got '" + s + "'");
+    }
+    if (!(v >= min && v <= max)) {
+      throw new UsageException(flag + " must be from " + min + " to " + max + ", got " + s);
+    }
+    return v;
+  }
+
   /** The error for a flag no case matched. */
   public UsageException unknown() {
     return new UsageException("unknown option '" + flag() + "'");

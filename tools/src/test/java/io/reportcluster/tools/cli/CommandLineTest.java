@@ -14,6 +14,7 @@ class CommandLineTest {
   static final class Opts implements Cli.Options {
     int jobs = 30;
     String url = "http://x";
+    double rate;
     boolean quiet;
     boolean help;
 
@@ -30,6 +31,7 @@ class CommandLineTest {
           case "--help" -> o.help = true;
           case "--jobs" -> o.jobs = args.intValue(1);
           case "--url" -> o.url = args.value();
+          case "--rate" -> o.rate = args.doubleValue(0, 1);
           case "--quiet" -> o.quiet = true;
           default -> throw args.unknown();
         }
@@ -40,8 +42,11 @@ class CommandLineTest {
 
   @Test
   void readsFlagsAndTheirValuesInAnyOrder() throws Exception {
-    Opts o = Opts.parse(new String[] {"--quiet", "--jobs", " 12 ", "--url", "http://y"});
+    Opts o =
+        Opts.parse(
+            new String[] {"--quiet", "--jobs", " 12 ", "--url", "http://y", "--rate", "0.25"});
     assertThat(o.jobs).isEqualTo(12);
+    assertThat(o.rate).isEqualTo(0.25);
     assertThat(o.url).isEqualTo("http://y");
     assertThat(o.quiet).isTrue();
   }
@@ -54,6 +59,12 @@ class CommandLineTest {
         .hasMessage("--jobs needs a whole number, got 'many'");
     assertThatThrownBy(() -> Opts.parse(new String[] {"--jobs", "0"}))
         .hasMessage("--jobs must be at least 1, got 0");
+    assertThatThrownBy(() -> Opts.parse(new String[] {"--rate", "often"}))
+        .hasMessage("--rate needs a number, got 'often'");
+    assertThatThrownBy(() -> Opts.parse(new String[] {"--rate", "1.5"}))
+        .hasMessage("--rate must be from 0.0 to 1.0, got 1.5");
+    assertThatThrownBy(() -> Opts.parse(new String[] {"--rate", "NaN"}))
+        .hasMessage("--rate must be from 0.0 to 1.0, got NaN");
     assertThatThrownBy(() -> Opts.parse(new String[] {"--bogus"}))
         .hasMessage("unknown option '--bogus'");
   }

@@ -174,7 +174,7 @@ final class StreamingHttpClient {
               (all, bytes) -> all.size() >= MAX_ERROR_BODY ? all : all.concat(bytes))
           .map(
               body -> {
-                throw errors.apply(new ErrorResponse(status, headers, body.utf8String()));
+                throw clean(errors.apply(new ErrorResponse(status, headers, body.utf8String())));
               })
           .mapMaterializedValue(m -> NotUsed.getInstance());
     }
@@ -195,10 +195,14 @@ final class StreamingHttpClient {
         .mapMaterializedValue(m -> NotUsed.getInstance());
   }
 
-  /** The key, wherever it appears in a message, replaced. */
-  private String redact(String message) {
-    if (message == null) return "";
-    return apiKey.isEmpty() ? message : message.replace(apiKey, "[redacted]");
+  /**
+   * The failure with the key, wherever it appears in its message, replaced. Every failure is
+   * cleaned before it enters the stream: Pekko logs a stream's failures (at debug level).
+   */
+  private LlmCallException clean(LlmCallException e) {
+    String message = e.getMessage() == null ? "" : e.getMessage();
+    if (apiKey.isEmpty() || !message.contains(apiKey)) return e;
+    return new LlmCallException(e.kind(), message.replace(apiKey, "[redacted]"), e.retryAfter());
   }
 
   /** One call: its text as it grows, its outcome, and the switch that closes its connection. */
@@ -219,7 +223,12 @@ final class StreamingHttpClient {
 
     /** An event, on the stream's thread. */
     void onEvent(ServerSentEvent event) {
-      String piece = wire.onEvent(event.getEventType().orElse(null), event.getData());
+      String piece;
+      try {
+        piece = wire.onEvent(event.getEventType().orElse(null), event.getData());
+      } catch (LlmCallException e) {
+        throw clean(e);
+      }
       if (piece == null || piece.isEmpty()) return;
       synchronized (text) {
         text.append(piece);
@@ -270,9 +279,7 @@ final class StreamingHttpClient {
         settled = true;
       }
       if (failure != null) {
-        LlmCallException clean =
-            new LlmCallException(
-                failure.kind(), redact(failure.getMessage()), failure.retryAfter());
+        LlmCallException clean = clean(failure);
         result.completeExceptionally(clean);
         answer.completeExceptionally(clean);
       } else {

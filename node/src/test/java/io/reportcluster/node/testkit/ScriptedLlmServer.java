@@ -147,6 +147,12 @@ public final class ScriptedLlmServer implements AutoCloseable {
     }
   }
 
+  static {
+    // Each event goes out as its own small write, as a provider's do: send it at once rather than
+    // wait for the client to acknowledge the last (Nagle), or a stream would stutter by 40 ms.
+    System.setProperty("sun.net.httpserver.nodelay", "true");
+  }
+
   private final HttpServer server;
   private final ExecutorService threads;
   private final ConcurrentLinkedQueue<Reply> replies = new ConcurrentLinkedQueue<>();

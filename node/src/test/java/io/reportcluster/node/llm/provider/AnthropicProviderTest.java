@@ -5,6 +5,7 @@ import static io.reportcluster.node.testkit.CallOutcomes.failed;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.ConfigFactory;
 import io.reportcluster.node.llm.provider.LlmAnswer.FinishReason;
 import io.reportcluster.node.llm.provider.LlmCallException.Kind;
 import io.reportcluster.node.testkit.Await;
@@ -38,7 +39,13 @@ class AnthropicProviderTest {
 
   @BeforeAll
   static void start() {
-    system = ActorSystem.create(Behaviors.empty(), "anthropic-provider-test");
+    // A plain local system: a provider client needs no cluster.
+    system =
+        ActorSystem.create(
+            Behaviors.empty(),
+            "anthropic-provider-test",
+            ConfigFactory.parseString("pekko.actor.provider = local")
+                .withFallback(ConfigFactory.load()));
     server = ScriptedLlmServer.start();
   }
 

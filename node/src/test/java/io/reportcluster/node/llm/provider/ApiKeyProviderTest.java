@@ -104,11 +104,11 @@ class ApiKeyProviderTest {
             s -> new OpenAiProvider(system, s),
             ProviderSettings.Type.OPENAI,
             "/v1",
-            OpenAiProviderTest.answer("stop", "a", "b"),
-            m -> OpenAiProviderTest.error(m, "invalid_request_error", "x"),
+            OpenAiStreams.answer("stop", "a", "b"),
+            m -> OpenAiStreams.error(m, "invalid_request_error", "x"),
             Reply.events()
-                .data(OpenAiProviderTest.chunk("a", null))
-                .data(OpenAiProviderTest.error("boom " + KEY, "server_error", null))),
+                .data(OpenAiStreams.chunk("a", null))
+                .data(OpenAiStreams.error("boom " + KEY, "server_error", null))),
         new Wire(
             "anthropic",
             s -> new AnthropicProvider(system, s),

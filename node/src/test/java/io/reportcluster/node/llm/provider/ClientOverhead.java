@@ -89,10 +89,10 @@ public final class ClientOverhead {
   private static Reply answer() {
     Reply r = Reply.events();
     for (String piece : new String[] {"Acme ", "makes ", "rockets ", "that ", "land."}) {
-      r.data(OpenAiProviderTest.chunk(piece, null));
+      r.data(OpenAiStreams.chunk(piece, null));
     }
-    return r.data(OpenAiProviderTest.chunk(null, "stop"))
-        .data(OpenAiProviderTest.usage(12, 5))
+    return r.data(OpenAiStreams.chunk(null, "stop"))
+        .data(OpenAiStreams.usage(12, 5))
         .data("[DONE]");
   }
 

@@ -1,7 +1,11 @@
 package io.reportcluster.node.llm.provider;
 
+import static io.reportcluster.node.llm.provider.OpenAiStreams.answer;
+import static io.reportcluster.node.llm.provider.OpenAiStreams.chunk;
+import static io.reportcluster.node.llm.provider.OpenAiStreams.error;
 import static io.reportcluster.node.testkit.CallOutcomes.answered;
 import static io.reportcluster.node.testkit.CallOutcomes.failed;
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -9,6 +13,7 @@ import com.typesafe.config.ConfigFactory;
 import io.reportcluster.node.llm.provider.LlmAnswer.FinishReason;
 import io.reportcluster.node.llm.provider.LlmCallException.Kind;
 import io.reportcluster.node.testkit.Await;
+import io.reportcluster.node.testkit.FreePorts;
 import io.reportcluster.node.testkit.ScriptedLlmServer;
 import io.reportcluster.node.testkit.ScriptedLlmServer.Ending;
 import io.reportcluster.node.testkit.ScriptedLlmServer.Reply;
@@ -18,7 +23,6 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.junit.jupiter.api.AfterAll;
@@ -82,56 +86,6 @@ class OpenAiProviderTest {
         "job-1", "Acme", 0, "market", 1, "openai", "Describe \"Acme\".", "You are an analyst.");
   }
 
-  /** A chunk as OpenAI streams it: one piece of content, or a finish reason. */
-  static String chunk(String content, String finishReason) {
-    String delta = content == null ? "{}" : "{\"content\":" + quote(content) + "}";
-    String finish = finishReason == null ? "null" : quote(finishReason);
-    return "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
-        + "\"model\":\"gpt-4o-mini-2024-07-18\",\"system_fingerprint\":\"fp_1\",\"choices\":"
-        + "[{\"index\":0,\"delta\":"
-        + delta
-        + ",\"logprobs\":null,\"finish_reason\":"
-        + finish
-        + "}],\"usage\":null}";
-  }
-
-  static String usage(long prompt, long completion) {
-    return "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,"
-        + "\"model\":\"gpt-4o-mini-2024-07-18\",\"choices\":[],\"usage\":{\"prompt_tokens\":"
-        + prompt
-        + ",\"completion_tokens\":"
-        + completion
-        + ",\"total_tokens\":"
-        + (prompt + completion)
-        + "}}";
-  }
-
-  static String quote(String s) {
-    return WireFormat.JSON.getNodeFactory().textNode(s).toString();
-  }
-
-  static Reply answer(String finishReason, String... pieces) {
-    Reply r =
-        Reply.events()
-            .data(
-                "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\",\"model\":"
-                    + "\"gpt-4o-mini-2024-07-18\",\"choices\":[{\"index\":0,\"delta\":"
-                    + "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},"
-                    + "\"finish_reason\":null}],\"usage\":null}");
-    for (String p : pieces) r.data(chunk(p, null));
-    return r.data(chunk(null, finishReason)).data(usage(19, 7)).data("[DONE]");
-  }
-
-  static String error(String message, String type, String code) {
-    return "{\"error\":{\"message\":"
-        + quote(message)
-        + ",\"type\":"
-        + quote(type)
-        + ",\"param\":null,\"code\":"
-        + (code == null ? "null" : quote(code))
-        + "}}";
-  }
-
   @Nested
   @DisplayName("what it sends")
   class Sends {
@@ -147,6 +101,7 @@ class OpenAiProviderTest {
       assertThat(sent.method()).isEqualTo("POST");
       assertThat(sent.path()).isEqualTo("/v1/chat/completions");
       assertThat(sent.query()).isNull();
+      assertThat(sent.header("Host")).isEqualTo(server.baseUrl().substring("http://".length()));
       assertThat(sent.header("Authorization")).isEqualTo("Bearer " + KEY);
       assertThat(sent.header("Content-Type")).startsWith("application/json");
       JsonNode body = WireFormat.JSON.readTree(sent.body());
@@ -169,6 +124,16 @@ class OpenAiProviderTest {
       server.enqueue(answer("stop", "ok"));
       answered(provider("").start(request()));
       assertThat(server.onlyRequest().headers()).doesNotContainKey("Authorization");
+    }
+
+    @Test
+    @DisplayName("a base URL with a trailing slash gives the same path")
+    void trailingSlash() {
+      server.enqueue(answer("stop", "ok"));
+      answered(
+          new OpenAiProvider(system, settings(server.baseUrl() + "/v1/", KEY), CLOCK)
+              .start(request()));
+      assertThat(server.onlyRequest().path()).isEqualTo("/v1/chat/completions");
     }
 
     @Test
@@ -240,8 +205,6 @@ class OpenAiProviderTest {
       assertThat(a.text()).isEqualTo("hi");
     }
   }
-
-  static final TimeUnit SECONDS = TimeUnit.SECONDS;
 
   @Nested
   @DisplayName("how it fails")
@@ -438,7 +401,7 @@ class OpenAiProviderTest {
     @Test
     @DisplayName("nobody listening: a retryable connection failure")
     void refused() {
-      int port = io.reportcluster.node.testkit.FreePorts.pick(1).get(0);
+      int port = FreePorts.pick(1).get(0);
       LlmCallException e =
           failed(
               new OpenAiProvider(system, settings("http://127.0.0.1:" + port + "/v1", KEY), CLOCK)

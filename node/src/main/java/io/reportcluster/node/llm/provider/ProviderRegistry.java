@@ -58,9 +58,9 @@ public final class ProviderRegistry {
       case SIMULATED ->
           new SimulatedProvider(
               s.name(), SimulatedProvider.Settings.fromConfig(llm.getConfig("simulated")));
-      default ->
-          throw new IllegalArgumentException(
-              "reports.llm.providers." + s.name() + ": type " + s.type() + " is not available yet");
+      case OPENAI -> new OpenAiProvider(system, s);
+      case ANTHROPIC -> new AnthropicProvider(system, s);
+      case GEMINI -> new GeminiProvider(system, s);
     };
   }
 

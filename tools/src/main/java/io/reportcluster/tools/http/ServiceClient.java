@@ -48,14 +48,23 @@ public final class ServiceClient {
    */
   public Answer submit(URI uri, String startup, String idempotencyKey, Duration timeout)
       throws IOException, InterruptedException {
+    return submit(uri, startup, null, idempotencyKey, timeout);
+  }
+
+  /** The same, naming the provider entry the job uses (null: the node's default). */
+  public Answer submit(
+      URI uri, String startup, String provider, String idempotencyKey, Duration timeout)
+      throws IOException, InterruptedException {
+    Map<String, String> body =
+        provider == null
+            ? Map.of("startup", startup)
+            : Map.of("startup", startup, "provider", provider);
     HttpRequest.Builder request =
         HttpRequest.newBuilder(uri)
             .timeout(timeout)
             .header("Content-Type", "application/json")
             .header("Accept", "application/json")
-            .POST(
-                HttpRequest.BodyPublishers.ofString(
-                    Json.MAPPER.writeValueAsString(Map.of("startup", startup))));
+            .POST(HttpRequest.BodyPublishers.ofString(Json.MAPPER.writeValueAsString(body)));
     if (idempotencyKey != null) request.header("Idempotency-Key", idempotencyKey);
     return send(request.build());
   }

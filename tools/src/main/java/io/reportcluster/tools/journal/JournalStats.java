@@ -35,6 +35,7 @@ public final class JournalStats {
               "  first_submitted_ms    write time of the first Submitted (epoch ms)",
               "  last_succeeded_ms     write time of the last Succeeded (epoch ms)",
               "  span_s                last_succeeded_ms - first_submitted_ms, in seconds",
+              "  input_tokens, output_tokens, cost_usd   what the completed steps' answers used",
               "A time with no such event is n/a.",
               "",
               "Options:",
@@ -99,7 +100,10 @@ public final class JournalStats {
       int failed,
       int cancelled,
       OptionalLong firstSubmittedMs,
-      OptionalLong lastSucceededMs) {
+      OptionalLong lastSucceededMs,
+      long inputTokens,
+      long outputTokens,
+      double costUsd) {
 
     /** The figures of the events written at or after {@code sinceMs}. */
     static Figures of(Collection<List<JournalEvent>> histories, long sinceMs) {
@@ -109,12 +113,19 @@ public final class JournalStats {
       int cancelled = 0;
       long first = Long.MAX_VALUE;
       long last = Long.MIN_VALUE;
+      long in = 0;
+      long out = 0;
+      double cost = 0;
       for (List<JournalEvent> events : histories) {
         for (JournalEvent e : events) {
           if (e.writtenAtMs() < sinceMs) continue;
           if (e.event() instanceof ReportJob.Submitted) {
             submitted++;
             first = Math.min(first, e.writtenAtMs());
+          } else if (e.event() instanceof ReportJob.StepCompleted done) {
+            in += done.inputTokens();
+            out += done.outputTokens();
+            cost += done.costUsd();
           } else if (e.event() instanceof ReportJob.Succeeded) {
             succeeded++;
             last = Math.max(last, e.writtenAtMs());
@@ -132,12 +143,16 @@ public final class JournalStats {
           failed,
           cancelled,
           submitted == 0 ? OptionalLong.empty() : OptionalLong.of(first),
-          succeeded == 0 ? OptionalLong.empty() : OptionalLong.of(last));
+          succeeded == 0 ? OptionalLong.empty() : OptionalLong.of(last),
+          in,
+          out,
+          cost);
     }
 
     /** Only the first events were read: what the later ones would tell is unknown. */
     Figures withoutEnds() {
-      return new Figures(jobs, submitted, -1, -1, -1, firstSubmittedMs, OptionalLong.empty());
+      return new Figures(
+          jobs, submitted, -1, -1, -1, firstSubmittedMs, OptionalLong.empty(), -1, -1, -1);
     }
 
     void print(PrintStream out) {
@@ -156,6 +171,10 @@ public final class JournalStats {
                       "%.3f",
                       (lastSucceededMs.getAsLong() - firstSubmittedMs.getAsLong()) / 1000.0)
                   : "n/a"));
+      out.println("input_tokens: " + (inputTokens < 0 ? "n/a" : inputTokens));
+      out.println("output_tokens: " + (outputTokens < 0 ? "n/a" : outputTokens));
+      out.println(
+          "cost_usd: " + (costUsd < 0 ? "n/a" : String.format(Locale.ROOT, "%.6f", costUsd)));
       out.flush();
     }
 

@@ -169,7 +169,7 @@ public final class LoadGen {
       }
       Answer answer;
       try {
-        answer = http.submit(opts.submitUri(), startup, null, timeout);
+        answer = http.submit(opts.submitUri(), startup, opts.provider, null, timeout);
       } catch (IOException e) {
         failSubmit(job, "submit of job " + job.index + " failed: " + ServiceClient.describe(e));
         return;

@@ -25,6 +25,7 @@ final class LoadGenOptions implements Cli.Options {
               "  --deadline SECONDS    overall time limit from the first submit (default 600)",
               "  --poll-interval MS    time between two polls of the same job (default 500)",
               "  --startup PREFIX      startup name prefix; job i is PREFIX-i (default Startup)",
+              "  --provider NAME       the provider entry every job uses (default: the node's default)",
               "  --submit-only         benchmark submits only: do not poll, summarize submits",
               "  --seed-api            use the Flask-compatible POST /generate and GET /status/{id}",
               "  --quiet               no progress output",
@@ -46,6 +47,10 @@ final class LoadGenOptions implements Cli.Options {
   int deadlineSeconds = 600;
   int pollIntervalMs = 500;
   String startup = "Startup";
+
+  /** The provider entry every job names; null: the node's default. */
+  String provider;
+
   boolean submitOnly;
   boolean seedApi;
   boolean quiet;
@@ -71,6 +76,7 @@ final class LoadGenOptions implements Cli.Options {
         case "--deadline" -> o.deadlineSeconds = args.intValue(1);
         case "--poll-interval" -> o.pollIntervalMs = args.intValue(1);
         case "--startup" -> o.startup = args.value();
+        case "--provider" -> o.provider = args.value();
         default -> throw args.unknown();
       }
     }

@@ -27,7 +27,11 @@ class JobHistoryTest {
           new JournalEvent(4, 1_300, new ReportJob.AttemptStarted(1, 1, T)),
           new JournalEvent(5, 1_400, new ReportJob.AttemptFailed(1, 1, "timeout", T, T, T)),
           new JournalEvent(6, 1_500, new ReportJob.AttemptStarted(1, 2, T)),
-          new JournalEvent(7, 1_600, new ReportJob.StepCompleted(1, 2, "out", T, T)),
+          new JournalEvent(
+              7,
+              1_600,
+              new ReportJob.StepCompleted(
+                  1, 2, "out", T, T, "openai", "gpt-4o-mini", 100, 40, 0.002, "STOP")),
           new JournalEvent(8, 1_700, new ReportJob.Succeeded("report", T)));
 
   @Test
@@ -50,7 +54,7 @@ class JobHistoryTest {
   }
 
   @Test
-  void statsTimeARunFromTheFirstSubmitToTheLastSuccess() {
+  void statsTimeARunFromTheFirstSubmitToTheLastSuccessAndSumItsTokensAndCost() {
     List<JournalEvent> other =
         List.of(
             new JournalEvent(
@@ -68,12 +72,19 @@ class JobHistoryTest {
                 "first_submitted_ms: 900",
                 "last_succeeded_ms: 1700",
                 "span_s: 0.800",
+                "input_tokens: 100",
+                "output_tokens: 40",
+                "cost_usd: 0.002000",
                 ""));
     assertThat(print(JournalStats.Figures.of(List.of(SUCCEEDED, other), 1_000)))
         .contains("submitted: 1\n", "cancelled: 0\n", "span_s: 0.700\n");
     assertThat(print(JournalStats.Figures.of(List.of(other.subList(0, 1)), 0).withoutEnds()))
         .contains(
-            "submitted: 1\n", "succeeded: n/a\n", "last_succeeded_ms: n/a\n", "span_s: n/a\n");
+            "submitted: 1\n",
+            "succeeded: n/a\n",
+            "last_succeeded_ms: n/a\n",
+            "span_s: n/a\n",
+            "input_tokens: n/a\n");
   }
 
   private static String print(JournalStats.Figures figures) {

@@ -16,6 +16,8 @@ import io.reportcluster.node.job.ReportJob;
 import io.reportcluster.node.llm.DeltaSink;
 import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.llm.budget.BudgetSettings;
+import io.reportcluster.node.llm.budget.Budgets;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
 import io.reportcluster.node.metrics.NodeMetrics;
 import io.reportcluster.node.mirror.JobMirror;
@@ -101,8 +103,15 @@ public final class ReportNode implements AutoCloseable {
                     return live;
                   })
               .orElse(DeltaSink.NONE);
+      Budgets budgets =
+          new Budgets(
+              BudgetSettings.fromConfig(reports.getConfig("llm.limits")),
+              providers.limits(),
+              redis,
+              () -> ClusterMembership.upMembers(system));
+      nodeMetrics.watch(budgets);
       ActorRef<LlmCallerPool.Command> pool =
-          LlmCallerPool.start(system, poolSettings, providers, metrics, deltas);
+          LlmCallerPool.start(system, poolSettings, providers, metrics, deltas, budgets);
 
       JobMirror mirror =
           redis
@@ -111,7 +120,9 @@ public final class ReportNode implements AutoCloseable {
       Optional<LiveEvents> live = redis.map(r -> new LiveEvents(system, r));
 
       JobSettings jobSettings = JobSettings.fromConfig(reports);
-      ReportJob.init(system, new ReportJob.Deps(jobSettings, pool, metrics, nodeName, mirror));
+      ReportJob.init(
+          system,
+          new ReportJob.Deps(jobSettings, pool, metrics, nodeName, mirror, nodeMetrics::fallback));
       Jobs jobs =
           new Jobs(
               system,

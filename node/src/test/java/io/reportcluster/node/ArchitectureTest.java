@@ -41,6 +41,7 @@ class ArchitectureTest {
           "mirror",
           "metrics",
           "llm",
+          "llm.budget",
           "llm.provider",
           "cluster",
           "redis",

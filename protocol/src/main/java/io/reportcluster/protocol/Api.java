@@ -38,7 +38,54 @@ public final class Api {
       Instant updatedAt,
       Instant finishedAt,
       Instant nextRetryAt,
-      Usage usage) {}
+      Usage usage,
+      List<String> providers,
+      Waiting waitingFor) {
+
+    /** A view without a provider chain or a wait (one provider, not held back). */
+    public JobView(
+        String jobId,
+        String startup,
+        String provider,
+        JobState state,
+        int attempts,
+        String currentStep,
+        List<StepView> steps,
+        String result,
+        String error,
+        String node,
+        Instant submittedAt,
+        Instant updatedAt,
+        Instant finishedAt,
+        Instant nextRetryAt,
+        Usage usage) {
+      this(
+          jobId,
+          startup,
+          provider,
+          state,
+          attempts,
+          currentStep,
+          steps,
+          result,
+          error,
+          node,
+          submittedAt,
+          updatedAt,
+          finishedAt,
+          nextRetryAt,
+          usage,
+          provider == null ? List.of() : List.of(provider),
+          null);
+    }
+  }
+
+  /**
+   * What a queued call waits for: budget of {@code provider} ({@code reason}: requests, tokens,
+   * input_tokens, output_tokens, concurrency) or its cooldown after a 429 ({@code cooldown}), until
+   * about {@code until}. Waiting is not an attempt.
+   */
+  public record Waiting(String provider, String reason, Instant until) {}
 
   /**
    * Tokens a job or a step used, as the providers counted them, and what they cost at the
@@ -69,7 +116,8 @@ public final class Api {
       String provider,
       String model,
       Usage usage,
-      String finishReason) {}
+      String finishReason,
+      List<String> providersTried) {}
 
   /** {@code GET /api/v1/node/stats}: this node's caller pool. */
   public record NodeStats(

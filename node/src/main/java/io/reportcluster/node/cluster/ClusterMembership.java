@@ -15,6 +15,8 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.Adapter;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 import org.apache.pekko.cluster.typed.Join;
 import org.apache.pekko.management.cluster.bootstrap.ClusterBootstrap;
@@ -28,6 +30,18 @@ import org.apache.pekko.management.javadsl.PekkoManagement;
  */
 public final class ClusterMembership {
   private ClusterMembership() {}
+
+  /**
+   * How many members of the cluster are up (at least 1: this node), for limits a node divides among
+   * its peers when it cannot share them.
+   */
+  public static int upMembers(ActorSystem<?> system) {
+    int up = 0;
+    for (Member m : Cluster.get(system).state().getMembers()) {
+      if (m.status() == MemberStatus.up()) up++;
+    }
+    return Math.max(1, up);
+  }
 
   /**
    * With Cluster Bootstrap, a management port of 0 is replaced by a free port chosen now. Bootstrap

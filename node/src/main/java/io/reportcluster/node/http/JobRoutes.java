@@ -66,7 +66,7 @@ public final class JobRoutes extends AllDirectives {
                   HttpResponse badKey = SubmitBody.checkIdempotencyKey(key.orElse(null));
                   if (badKey != null) return complete(badKey);
                   return completeWithFuture(
-                      jobs.submit(in.startup(), in.provider(), key.orElse(null))
+                      jobs.submit(in.startup(), in.providers(), key.orElse(null))
                           .handle(
                               (s, failure) -> {
                                 if (failure != null) return unavailable(failure);

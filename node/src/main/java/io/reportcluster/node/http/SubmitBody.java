@@ -2,6 +2,8 @@ package io.reportcluster.node.http;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.function.IntPredicate;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -13,7 +15,10 @@ import org.apache.pekko.http.javadsl.model.StatusCodes;
  * reports.job.max-startup-length} characters) and {@code provider} (optional, a configured one).
  * Each rule answers 400 with its own message, so a client knows what to fix.
  */
-record SubmitBody(String startup, String provider, HttpResponse error) {
+record SubmitBody(String startup, List<String> providers, HttpResponse error) {
+  /** Longest provider chain a submit may name. */
+  static final int MAX_CHAIN = 10;
+
   static final int MAX_IDEMPOTENCY_KEY = 255;
 
   static SubmitBody of(JsonNode body, int maxStartupLength, ProviderRegistry providers) {
@@ -50,19 +55,40 @@ record SubmitBody(String startup, String provider, HttpResponse error) {
       return invalid(
           "invalid_startup", "startup is longer than " + maxStartupLength + " characters");
     }
-    String provider = providers.defaultProvider();
     JsonNode p = body.get("provider");
-    if (p != null && !p.isNull()) {
-      if (!p.isTextual()) return invalid("invalid_provider", "provider must be a string");
-      if (providers.find(p.textValue()).isEmpty()) {
+    JsonNode chain = body.get("providers");
+    boolean hasOne = p != null && !p.isNull();
+    boolean hasChain = chain != null && !chain.isNull();
+    if (hasOne && hasChain) {
+      return invalid(
+          "invalid_provider",
+          "name either provider (one, with its configured fallback) or providers (a chain), not both");
+    }
+    if (hasChain) {
+      if (!chain.isArray() || chain.isEmpty() || chain.size() > MAX_CHAIN) {
         return invalid(
             "invalid_provider",
-            Map.of(
-                "message", "unknown provider '" + p.textValue() + "'", "known", providers.names()));
+            "providers must be a list of 1 to " + MAX_CHAIN + " provider names, in order");
       }
+      List<String> names = new ArrayList<>();
+      for (JsonNode n : chain) {
+        if (!n.isTextual()) return invalid("invalid_provider", "providers must hold strings");
+        if (providers.find(n.textValue()).isEmpty()) return unknown(n.textValue(), providers);
+        if (names.contains(n.textValue())) {
+          return invalid(
+              "invalid_provider", "providers names '" + n.textValue() + "' more than once");
+        }
+        names.add(n.textValue());
+      }
+      return new SubmitBody(name, List.copyOf(names), null);
+    }
+    String provider = providers.defaultProvider();
+    if (hasOne) {
+      if (!p.isTextual()) return invalid("invalid_provider", "provider must be a string");
+      if (providers.find(p.textValue()).isEmpty()) return unknown(p.textValue(), providers);
       provider = p.textValue();
     }
-    return new SubmitBody(name, provider, null);
+    return new SubmitBody(name, providers.chainFor(provider), null);
   }
 
   /** The error for an unusable Idempotency-Key header, or null when it is absent or fine. */
@@ -113,6 +139,12 @@ record SubmitBody(String startup, String provider, HttpResponse error) {
 
   private static String codePoint(int cp) {
     return String.format("U+%04X", cp);
+  }
+
+  private static SubmitBody unknown(String name, ProviderRegistry providers) {
+    return invalid(
+        "invalid_provider",
+        Map.of("message", "unknown provider '" + name + "'", "known", providers.names()));
   }
 
   private static SubmitBody invalid(String error, Object detail) {

@@ -13,7 +13,18 @@ public record JobSettings(
     int maxStartupLength,
     Duration finishedIdleTimeout,
     RetryPolicy retry,
-    Backoff restart) {
+    Backoff restart,
+    Duration fallbackAfterCooldown) {
+
+  /** Settings whose steps never leave a provider for its cooldown. */
+  public JobSettings(
+      List<String> steps,
+      int maxStartupLength,
+      Duration finishedIdleTimeout,
+      RetryPolicy retry,
+      Backoff restart) {
+    this(steps, maxStartupLength, finishedIdleTimeout, retry, restart, Duration.ofDays(365));
+  }
 
   /** Restart-with-backoff of a supervised actor. */
   public record Backoff(Duration minBackoff, Duration maxBackoff, double randomFactor) {
@@ -35,6 +46,7 @@ public record JobSettings(
         job.getInt("max-startup-length"),
         job.getDuration("finished-idle-timeout"),
         RetryPolicy.fromConfig(reports.getConfig("retry")),
-        Backoff.fromConfig(job.getConfig("restart")));
+        Backoff.fromConfig(job.getConfig("restart")),
+        reports.getDuration("llm.limits.fallback-after-cooldown"));
   }
 }

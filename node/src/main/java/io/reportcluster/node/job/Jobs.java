@@ -5,6 +5,7 @@ import io.reportcluster.protocol.Api.JobView;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -67,7 +68,7 @@ public final class Jobs {
    * answer within the ask timeout.
    */
   public CompletionStage<Submission> submit(
-      String startup, String provider, String idempotencyKey) {
+      String startup, List<String> providers, String idempotencyKey) {
     String jobId =
         idempotencyKey == null
             ? UUID.randomUUID().toString()
@@ -80,7 +81,7 @@ public final class Jobs {
             job(jobId)
                 .<ReportJob.SubmitReply>ask(
                     replyTo ->
-                        new ReportJob.Submit(startup, provider, idempotencyKey, deadline, replyTo),
+                        new ReportJob.Submit(startup, providers, idempotencyKey, deadline, replyTo),
                     settings.askTimeout()))
         .thenApply(
             reply -> {

@@ -1,6 +1,8 @@
 package io.reportcluster.node.job;
 
-import com.fasterxml.jackson.annotation.JsonIgnore;
+import io.reportcluster.node.job.ReportJobState.Answer;
+import io.reportcluster.node.job.ReportJobState.State;
+import io.reportcluster.node.job.ReportJobState.Step;
 import io.reportcluster.node.llm.CallMessages;
 import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.PoolMetrics;
@@ -11,6 +13,7 @@ import io.reportcluster.node.mirror.JobMirror.Change;
 import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.Api.StepView;
 import io.reportcluster.protocol.Api.Usage;
+import io.reportcluster.protocol.Api.Waiting;
 import io.reportcluster.protocol.CborSerializable;
 import io.reportcluster.protocol.JobState;
 import java.time.Duration;
@@ -56,7 +59,7 @@ import org.apache.pekko.persistence.typed.javadsl.SignalHandler;
  */
 public final class ReportJob
     extends EventSourcedBehaviorWithEnforcedReplies<
-        ReportJob.Command, ReportJob.Event, ReportJob.State> {
+        ReportJob.Command, ReportJob.Event, ReportJobState.State> {
 
   public static final EntityTypeKey<Command> TYPE_KEY =
       EntityTypeKey.create(Command.class, "ReportJob");
@@ -72,11 +75,26 @@ public final class ReportJob
    */
   public record Submit(
       String startup,
-      String provider,
+      List<String> providers,
       String idempotencyKey,
       Instant deadline,
       ActorRef<SubmitReply> replyTo)
-      implements Command {}
+      implements Command {
+
+    /** A job for one provider, with no fallback. */
+    public Submit(
+        String startup,
+        String provider,
+        String idempotencyKey,
+        Instant deadline,
+        ActorRef<SubmitReply> replyTo) {
+      this(startup, List.of(provider), idempotencyKey, deadline, replyTo);
+    }
+
+    String provider() {
+      return providers.get(0);
+    }
+  }
 
   public record Get(ActorRef<GetReply> replyTo) implements Command {}
 
@@ -146,14 +164,41 @@ public final class ReportJob
 
   public sealed interface Event extends CborSerializable {}
 
+  /**
+   * {@code providers}: the chain a step may move along (the first is {@code provider}); null in
+   * events journaled before chains existed, which means {@code provider} alone.
+   */
   public record Submitted(
       String jobId,
       String startup,
       String provider,
       String idempotencyKey,
       List<String> steps,
-      Instant at)
-      implements Event {}
+      Instant at,
+      List<String> providers)
+      implements Event {
+
+    public Submitted(
+        String jobId,
+        String startup,
+        String provider,
+        String idempotencyKey,
+        List<String> steps,
+        Instant at) {
+      this(jobId, startup, provider, idempotencyKey, steps, at, null);
+    }
+
+    List<String> chain() {
+      return providers == null || providers.isEmpty() ? List.of(provider) : providers;
+    }
+  }
+
+  /**
+   * A step moved to the next provider of its chain ({@code to}, index {@code toIndex}) because
+   * {@code from} could not serve it: {@code reason} says why (its failure, or its cooldown).
+   */
+  public record ProviderSwitched(
+      int step, int toIndex, String from, String to, String reason, Instant at) implements Event {}
 
   /**
    * A call of a step began. Journaled so that an attempt whose node dies during the call still
@@ -208,193 +253,6 @@ public final class ReportJob
 
   public record Cancelled(Instant at) implements Event {}
 
-  // ---------------------------------------------------------------- state
-
-  /**
-   * A step as the journal knows it: done when it has an output. {@code attempts} counts the calls
-   * started; {@code inFlight} says the last of them has no outcome in the journal yet.
-   */
-  public record Step(
-      String name,
-      int attempts,
-      boolean inFlight,
-      String output,
-      Instant startedAt,
-      Instant finishedAt,
-      String lastError,
-      Answer answer)
-      implements CborSerializable {
-    @JsonIgnore
-    boolean done() {
-      return output != null;
-    }
-
-    /** The attempt number of this step's running call, or of its next one. */
-    @JsonIgnore
-    int currentAttempt() {
-      return inFlight ? attempts : attempts + 1;
-    }
-
-    Step started(int attempt, Instant start) {
-      return new Step(
-          name,
-          Math.max(attempts, attempt),
-          true,
-          output,
-          startedAt == null ? start : startedAt,
-          finishedAt,
-          lastError,
-          answer);
-    }
-
-    Step attempted(int attempt, Instant start, String error) {
-      return new Step(
-          name,
-          Math.max(attempts, attempt),
-          false,
-          output,
-          startedAt == null ? start : startedAt,
-          finishedAt,
-          error,
-          answer);
-    }
-
-    Step completed(StepCompleted e) {
-      return new Step(
-          name,
-          Math.max(attempts, e.attempt()),
-          false,
-          e.output(),
-          startedAt == null ? e.startedAt() : startedAt,
-          e.finishedAt(),
-          lastError,
-          new Answer(e.provider(), e.model(), e.usage(), e.finishReason()));
-    }
-  }
-
-  /** Who answered a step, what it cost, and why the model stopped. */
-  public record Answer(String provider, String model, Usage usage, String finishReason)
-      implements CborSerializable {}
-
-  public record State(
-      String jobId,
-      String startup,
-      String provider,
-      String idempotencyKey,
-      List<Step> steps,
-      JobState outcome,
-      String result,
-      String error,
-      Instant submittedAt,
-      Instant updatedAt,
-      Instant finishedAt,
-      Instant nextRetryAt)
-      implements CborSerializable {
-
-    static final State EMPTY =
-        new State(null, null, null, null, List.of(), null, null, null, null, null, null, null);
-
-    @JsonIgnore
-    public boolean isEmpty() {
-      return jobId == null;
-    }
-
-    /** SUCCESS, FAILURE or REVOKED once finished; null while the job runs. */
-    @JsonIgnore
-    public boolean isTerminal() {
-      return outcome != null;
-    }
-
-    @JsonIgnore
-    boolean isActive() {
-      return !isEmpty() && !isTerminal();
-    }
-
-    /** Index of the first step not done yet (== steps.size() once all are). */
-    @JsonIgnore
-    public int currentStep() {
-      int i = 0;
-      while (i < steps.size() && steps.get(i).done()) i++;
-      return i;
-    }
-
-    @JsonIgnore
-    List<String> stepNames() {
-      return steps.stream().map(Step::name).toList();
-    }
-
-    List<String> outputsBefore(int step) {
-      return steps.subList(0, step).stream().map(Step::output).toList();
-    }
-
-    static State submitted(Submitted e) {
-      List<Step> steps =
-          e.steps().stream().map(n -> new Step(n, 0, false, null, null, null, null, null)).toList();
-      return new State(
-          e.jobId(),
-          e.startup(),
-          e.provider(),
-          e.idempotencyKey(),
-          steps,
-          null,
-          null,
-          null,
-          e.at(),
-          e.at(),
-          null,
-          null);
-    }
-
-    private State withStep(int index, Step step, Instant at, Instant nextRetry) {
-      List<Step> copy = new ArrayList<>(steps);
-      copy.set(index, step);
-      return new State(
-          jobId,
-          startup,
-          provider,
-          idempotencyKey,
-          List.copyOf(copy),
-          outcome,
-          result,
-          error,
-          submittedAt,
-          at,
-          finishedAt,
-          nextRetry);
-    }
-
-    State attemptStarted(AttemptStarted e) {
-      return withStep(
-          e.step(), steps.get(e.step()).started(e.attempt(), e.at()), e.at(), nextRetryAt);
-    }
-
-    State stepCompleted(StepCompleted e) {
-      Step s = steps.get(e.step()).completed(e);
-      return withStep(e.step(), s, e.finishedAt(), null);
-    }
-
-    State attemptFailed(AttemptFailed e) {
-      Step s = steps.get(e.step()).attempted(e.attempt(), e.startedAt(), e.error());
-      return withStep(e.step(), s, e.finishedAt(), e.nextRetryAt());
-    }
-
-    State finished(JobState how, String result, String error, Instant at) {
-      return new State(
-          jobId,
-          startup,
-          provider,
-          idempotencyKey,
-          steps,
-          how,
-          result,
-          error,
-          submittedAt,
-          at,
-          at,
-          null);
-    }
-  }
-
   // ---------------------------------------------------------------- wiring
 
   /** What a job needs from its node. */
@@ -403,7 +261,18 @@ public final class ReportJob
       ActorRef<LlmCallerPool.Command> pool,
       PoolMetrics poolMetrics,
       String nodeName,
-      JobMirror mirror) {
+      JobMirror mirror,
+      Fallbacks fallbacks) {
+
+    public Deps(
+        JobSettings settings,
+        ActorRef<LlmCallerPool.Command> pool,
+        PoolMetrics poolMetrics,
+        String nodeName,
+        JobMirror mirror) {
+      this(settings, pool, poolMetrics, nodeName, mirror, Fallbacks.NONE);
+    }
+
     /** A node without a status mirror. */
     public Deps(
         JobSettings settings,
@@ -413,6 +282,25 @@ public final class ReportJob
       this(settings, pool, poolMetrics, nodeName, JobMirror.NONE);
     }
   }
+
+  /** Who hears that a step moved to another provider (the metrics). */
+  public interface Fallbacks {
+    Fallbacks NONE = (from, to, reason) -> {};
+
+    void moved(String from, String to, String reason);
+  }
+
+  /**
+   * Failures after which a step moves to the next provider of its chain at once: this provider will
+   * not serve it (a refused key, a missing model, a spent quota), though another may. A bad request
+   * is not one of them: the next provider would refuse the same prompt.
+   */
+  private static final java.util.Set<LlmCallException.Kind> MOVE_AT_ONCE =
+      java.util.EnumSet.of(
+          LlmCallException.Kind.UNAUTHORIZED,
+          LlmCallException.Kind.FORBIDDEN,
+          LlmCallException.Kind.NOT_FOUND,
+          LlmCallException.Kind.QUOTA_EXCEEDED);
 
   /** Registers ReportJob with Cluster Sharding on this node. */
   public static ActorRef<ShardingEnvelope<Command>> init(ActorSystem<?> system, Deps deps) {
@@ -451,6 +339,9 @@ public final class ReportJob
   private final long incarnation = System.currentTimeMillis();
 
   private Phase phase = Phase.IDLE;
+
+  /** What the queued call waits for, while its provider holds it back; null otherwise. */
+  private Waiting waiting;
 
   private ReportJob(
       String jobId,
@@ -566,17 +457,18 @@ public final class ReportJob
             c.provider(),
             c.idempotencyKey(),
             deps.settings().steps(),
-            Instant.now());
+            Instant.now(),
+            c.providers());
     return Effect()
         .persist(e)
         .thenRun(
             ns -> {
               ctx.getLog()
                   .info(
-                      "job {} PENDING: startup '{}', provider {}",
+                      "job {} PENDING: startup '{}', providers {}",
                       jobId,
                       ns.startup(),
-                      ns.provider());
+                      ns.providers());
               dispatch(ns);
               announce(ns, Change.SUBMITTED);
               startMirrorRefresh();
@@ -585,7 +477,8 @@ public final class ReportJob
   }
 
   private ReplyEffect<Event, State> onRepeatSubmit(State s, Submit c) {
-    if (!Objects.equals(s.startup(), c.startup()) || !Objects.equals(s.provider(), c.provider())) {
+    if (!Objects.equals(s.startup(), c.startup())
+        || !Objects.equals(s.providers(), c.providers())) {
       return Effect().reply(c.replyTo(), new IdempotencyConflict(jobId, s.startup()));
     }
     return Effect().reply(c.replyTo(), new Accepted(view(s), false));
@@ -608,13 +501,20 @@ public final class ReportJob
   private ReplyEffect<Event, State> onCallUpdate(State s, CallUpdate u) {
     CallMessages.CallResult r = u.result();
     int step = s.currentStep();
-    // Only the current attempt of the current step counts; anything else is stale.
-    if (r.step() != step || r.attempt() != s.steps().get(step).currentAttempt()) {
+    // Only the current attempt of the current step, on the step's current provider, counts;
+    // anything else is stale (a call the step left behind when it moved to another provider).
+    if (r.step() != step
+        || r.attempt() != s.steps().get(step).currentAttempt()
+        || !currentProvider(s, step, r)) {
       return Effect().noReply();
+    }
+    if (r instanceof CallMessages.CallWaiting w) {
+      return onWaiting(s, w);
     }
     if (r instanceof CallMessages.CallStarted started) {
       if (phase != Phase.QUEUED) return Effect().noReply();
       phase = Phase.RUNNING;
+      waiting = null;
       return Effect()
           .persist(new AttemptStarted(step, r.attempt(), started.at()))
           .thenRun(
@@ -636,6 +536,83 @@ public final class ReportJob
       return onStepSucceeded(s, ok);
     }
     return onStepFailed(s, (CallMessages.CallFailed) r);
+  }
+
+  private static boolean currentProvider(State s, int step, CallMessages.CallResult r) {
+    String provider = null;
+    if (r instanceof CallMessages.CallStarted c) provider = c.provider();
+    else if (r instanceof CallMessages.CallWaiting c) provider = c.provider();
+    else if (r instanceof CallMessages.CallSucceeded c) provider = c.provider();
+    else if (r instanceof CallMessages.CallFailed c) provider = c.provider();
+    return provider == null || provider.equals(s.providerOf(step));
+  }
+
+  /**
+   * The step's call is held back by its provider's budget: not an attempt, nothing journaled. A
+   * cooldown longer than the configured bound moves the step to the next provider, if its chain has
+   * one; otherwise the job says what it waits for (announced once per wait, not per look).
+   */
+  private ReplyEffect<Event, State> onWaiting(State s, CallMessages.CallWaiting w) {
+    if (phase != Phase.QUEUED) return Effect().noReply();
+    int step = w.step();
+    Duration left = Duration.between(Instant.now(), w.until());
+    if ("cooldown".equals(w.reason())
+        && left.compareTo(deps.settings().fallbackAfterCooldown()) > 0
+        && s.nextProvider(step).isPresent()) {
+      deps.pool().tell(new LlmCallerPool.CancelCalls(jobId, callAdapter));
+      phase = Phase.IDLE;
+      waiting = null;
+      return switchProvider(
+          s, step, List.of(), "cooldown of " + w.provider() + " for " + left.toSeconds() + " s");
+    }
+    Waiting now = new Waiting(w.provider(), w.reason(), w.until());
+    boolean news =
+        waiting == null
+            || !waiting.provider().equals(now.provider())
+            || !waiting.reason().equals(now.reason());
+    waiting = now;
+    if (news) announce(s, Change.REFRESH);
+    return Effect().noReply();
+  }
+
+  /**
+   * Persists {@code first} (the failed attempt, if any) and the move of the step to the next
+   * provider, then calls that provider at once: no backoff, since a different provider serves it.
+   */
+  private ReplyEffect<Event, State> switchProvider(
+      State s, int step, List<Event> first, String reason) {
+    String from = s.providerOf(step);
+    String to = s.nextProvider(step).orElseThrow();
+    List<Event> events = new ArrayList<>(first);
+    events.add(
+        new ProviderSwitched(
+            step, s.steps().get(step).providerIndex() + 1, from, to, reason, Instant.now()));
+    return Effect()
+        .persist(events)
+        .thenRun(
+            ns -> {
+              ctx.getLog()
+                  .info(
+                      "job {} step {} moves from {} to {}: {}",
+                      jobId,
+                      s.steps().get(step).name(),
+                      from,
+                      to,
+                      reason);
+              deps.fallbacks().moved(from, to, reasonLabel(reason));
+              dispatch(ns);
+              announce(ns, Change.FALLBACK);
+            })
+        .thenNoReply();
+  }
+
+  /** A short label for metrics: the failure's kind, or "cooldown". */
+  private static String reasonLabel(String reason) {
+    int colon = reason.indexOf(':');
+    String head = colon < 0 ? reason : reason.substring(0, colon);
+    return head.startsWith("cooldown")
+        ? "cooldown"
+        : head.toLowerCase(java.util.Locale.ROOT).replace(' ', '_');
   }
 
   private ReplyEffect<Event, State> onStepSucceeded(State s, CallMessages.CallSucceeded ok) {
@@ -679,9 +656,25 @@ public final class ReportJob
     LlmCallException why = f.failure();
     String stepName = s.steps().get(f.step()).name();
     String error = "step " + stepName + ", attempt " + f.attempt() + ": " + why.describe();
-    int retriesSoFar = f.attempt() - 1;
+    // The retry budget is per provider: a step that moved to the next one starts it afresh.
+    int retriesSoFar = s.steps().get(f.step()).attemptsOnProvider() - 1;
     phase = Phase.IDLE;
-    if (!why.retryable() || retriesSoFar >= deps.settings().retry().maxRetries()) {
+    waiting = null;
+    boolean exhausted = retriesSoFar >= deps.settings().retry().maxRetries();
+    boolean moveOn = MOVE_AT_ONCE.contains(why.kind()) || (why.retryable() && exhausted);
+    if (moveOn && s.nextProvider(f.step()).isPresent()) {
+      String reason =
+          why.describe()
+              + (why.retryable() ? " (gave up after " + (retriesSoFar + 1) + " attempts)" : "");
+      return switchProvider(
+          s,
+          f.step(),
+          List.of(
+              new AttemptFailed(
+                  f.step(), f.attempt(), why.describe(), f.startedAt(), f.finishedAt(), null)),
+          reason);
+    }
+    if (!why.retryable() || exhausted) {
       String reason =
           why.retryable()
               ? error + " (gave up after " + f.attempt() + " attempts)"
@@ -778,6 +771,7 @@ public final class ReportJob
         .onEvent(AttemptStarted.class, State::attemptStarted)
         .onEvent(StepCompleted.class, State::stepCompleted)
         .onEvent(AttemptFailed.class, State::attemptFailed)
+        .onEvent(ProviderSwitched.class, State::providerSwitched)
         .onEvent(Succeeded.class, (s, e) -> s.finished(JobState.SUCCESS, e.result(), null, e.at()))
         .onEvent(JobFailed.class, (s, e) -> s.finished(JobState.FAILURE, null, e.error(), e.at()))
         .onEvent(
@@ -848,11 +842,12 @@ public final class ReportJob
             step,
             s.steps().get(step).name(),
             attempt,
-            s.provider(),
+            s.providerOf(step),
             prompt,
             ReportPrompts.SYSTEM);
     deps.pool().tell(new LlmCallerPool.Submit(new CallMessages.Call(request, callAdapter)));
     phase = Phase.QUEUED;
+    waiting = null;
   }
 
   private void scheduleRetry(State s) {
@@ -937,7 +932,8 @@ public final class ReportJob
               a == null ? null : a.provider(),
               a == null ? null : a.model(),
               a == null ? null : a.usage(),
-              a == null ? null : a.finishReason()));
+              a == null ? null : a.finishReason(),
+              triedBy(s, st)));
       if (a != null) usage = usage.plus(a.usage());
     }
     return new JobView(
@@ -955,6 +951,14 @@ public final class ReportJob
         s.updatedAt(),
         s.finishedAt(),
         phase == Phase.BACKOFF && s.isActive() ? s.nextRetryAt() : null,
-        usage);
+        usage,
+        s.providers(),
+        phase == Phase.QUEUED && s.isActive() ? waiting : null);
+  }
+
+  /** The providers a step was handed to, in order: its chain up to the current one. */
+  private static List<String> triedBy(State s, Step st) {
+    if (st.attempts() == 0 && st.providerIndex() == 0) return List.of();
+    return s.providers().subList(0, Math.min(st.providerIndex() + 1, s.providers().size()));
   }
 }

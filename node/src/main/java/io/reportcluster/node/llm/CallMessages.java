@@ -14,7 +14,19 @@ import org.apache.pekko.actor.typed.ActorRef;
 public final class CallMessages {
   private CallMessages() {}
 
-  public record Call(LlmRequest request, ActorRef<CallResult> replyTo) {}
+  /**
+   * A call to make. {@code waitingSince}: when it was first held back for budget (null: never), so
+   * the wait can be measured when it finally starts.
+   */
+  public record Call(LlmRequest request, ActorRef<CallResult> replyTo, Instant waitingSince) {
+    public Call(LlmRequest request, ActorRef<CallResult> replyTo) {
+      this(request, replyTo, null);
+    }
+
+    Call waiting(Instant since) {
+      return waitingSince != null ? this : new Call(request, replyTo, since);
+    }
+  }
 
   /** What a job hears about its call. */
   public sealed interface CallResult {
@@ -25,7 +37,21 @@ public final class CallMessages {
     int attempt();
   }
 
-  public record CallStarted(String jobId, int step, int attempt, Instant at)
+  /** The call reserved its budget and went to the provider ({@code provider}, the entry's name). */
+  public record CallStarted(String jobId, int step, int attempt, Instant at, String provider)
+      implements CallResult {
+    public CallStarted(String jobId, int step, int attempt, Instant at) {
+      this(jobId, step, attempt, at, null);
+    }
+  }
+
+  /**
+   * The call is held back: its provider has no budget for it now ({@code reason}: cooldown,
+   * requests, tokens, input_tokens, output_tokens, concurrency) until about {@code until}. It stays
+   * queued and is not an attempt; the job may move it to another provider instead.
+   */
+  public record CallWaiting(
+      String jobId, int step, int attempt, String provider, String reason, Instant until)
       implements CallResult {}
 
   /**
@@ -60,6 +86,17 @@ public final class CallMessages {
       int attempt,
       LlmCallException failure,
       Instant startedAt,
-      Instant finishedAt)
-      implements CallResult {}
+      Instant finishedAt,
+      String provider)
+      implements CallResult {
+    public CallFailed(
+        String jobId,
+        int step,
+        int attempt,
+        LlmCallException failure,
+        Instant startedAt,
+        Instant finishedAt) {
+      this(jobId, step, attempt, failure, startedAt, finishedAt, null);
+    }
+  }
 }

@@ -1,5 +1,8 @@
 package io.reportcluster.node.llm;
 
+import io.reportcluster.node.llm.budget.Budgets;
+import io.reportcluster.node.llm.budget.Cost;
+import io.reportcluster.node.llm.budget.Decision;
 import io.reportcluster.node.llm.provider.LlmAnswer;
 import io.reportcluster.node.llm.provider.LlmCall;
 import io.reportcluster.node.llm.provider.LlmCallException;
@@ -11,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -43,6 +47,11 @@ public final class LlmCaller {
   private record Finished(CallMessages.Call call, LlmAnswer answer, Throwable failure)
       implements Command {}
 
+  /** The budget's answer to the reservation of the call this caller is about to make. */
+  private record Reserved(
+      CallMessages.Call call, String callId, Decision decision, Throwable failure)
+      implements Command {}
+
   /** The provider stopped working on the call (or did not say so within the cancel timeout). */
   private record Stopped(CallMessages.Call call) implements Command {}
 
@@ -55,6 +64,13 @@ public final class LlmCaller {
   /** A call this caller cannot take (it is busy), to be queued again. */
   public record HandBack(CallMessages.Call call) implements ToPool {}
 
+  /**
+   * A call its provider has no budget for now: queue it again (not an attempt: nothing was sent)
+   * and start no call of that provider before {@code nextLook}.
+   */
+  public record Held(CallMessages.Call call, Decision.Wait why, Duration nextLook)
+      implements ToPool {}
+
   public record Settings(Duration callTimeout, Duration cancelTimeout) {}
 
   public static Behavior<Command> create(
@@ -62,11 +78,12 @@ public final class LlmCaller {
       ProviderRegistry providers,
       Settings settings,
       PoolMetrics metrics,
-      DeltaSink deltas) {
+      DeltaSink deltas,
+      Budgets budgets) {
     return Behaviors.setup(
         ctx -> {
           pool.tell(new Ready(ctx.getSelf()));
-          return new LlmCaller(ctx, pool, providers, settings, metrics, deltas).idle();
+          return new LlmCaller(ctx, pool, providers, settings, metrics, deltas, budgets).idle();
         });
   }
 
@@ -76,6 +93,10 @@ public final class LlmCaller {
   private final Settings settings;
   private final PoolMetrics metrics;
   private final DeltaSink deltas;
+  private final Budgets budgets;
+
+  /** The budget reservation of the call in hand, settled when it ends. */
+  private String callId;
 
   private LlmCaller(
       ActorContext<Command> ctx,
@@ -83,8 +104,10 @@ public final class LlmCaller {
       ProviderRegistry providers,
       Settings settings,
       PoolMetrics metrics,
-      DeltaSink deltas) {
+      DeltaSink deltas,
+      Budgets budgets) {
     this.ctx = ctx;
+    this.budgets = budgets;
     this.deltas = deltas;
     this.pool = pool;
     this.providers = providers;
@@ -100,8 +123,83 @@ public final class LlmCaller {
         .build();
   }
 
+  /**
+   * First the budget: the call's request, its estimated tokens and a slot in flight are reserved
+   * (from Redis, a round trip) before anything is sent. A call that must wait goes back to the
+   * pool, which holds back its provider's calls meanwhile; this caller is free again at once.
+   */
   private Behavior<Command> start(Execute execute) {
     CallMessages.Call call = execute.call();
+    LlmRequest r = call.request();
+    String id =
+        r.jobId()
+            + "/"
+            + r.step()
+            + "/"
+            + r.attempt()
+            + "/"
+            + Long.toHexString(ThreadLocalRandom.current().nextLong());
+    ctx.pipeToSelf(
+        budgets.reserve(r.provider(), id, estimate(r)),
+        (decision, failure) -> new Reserved(call, id, decision, failure));
+    return reserving(call, false);
+  }
+
+  private Behavior<Command> reserving(CallMessages.Call call, boolean cancelled) {
+    return Behaviors.receive(Command.class)
+        .onMessage(
+            Reserved.class,
+            m -> m.call() == call,
+            m -> {
+              String provider = call.request().provider();
+              if (cancelled) {
+                if (m.decision() instanceof Decision.Granted)
+                  budgets.settle(provider, m.callId(), new Cost(0, 0));
+                return ready();
+              }
+              if (m.failure() != null || m.decision() instanceof Decision.Wait) {
+                Decision.Wait wait =
+                    m.failure() == null
+                        ? (Decision.Wait) m.decision()
+                        : new Decision.Wait(Decision.Reason.REQUESTS, budgets.settings().recheck());
+                if (m.failure() != null)
+                  log.warn("budget of {} not readable: {}", provider, m.failure().toString());
+                budgets.report(provider, wait, null);
+                pool.tell(new Held(call, wait, budgets.nextLook(wait)));
+                return ready();
+              }
+              Duration waited =
+                  call.waitingSince() == null
+                      ? Duration.ZERO
+                      : Duration.between(call.waitingSince(), Instant.now());
+              budgets.report(provider, m.decision(), waited);
+              callId = m.callId();
+              return begin(call);
+            })
+        .onMessage(
+            Cancel.class,
+            c -> c.call() == call && !cancelled,
+            c -> {
+              metrics.cancelled.incrementAndGet();
+              return reserving(call, true);
+            })
+        .onMessage(Execute.class, this::handBack)
+        .onAnyMessage(m -> Behaviors.same())
+        .build();
+  }
+
+  /**
+   * What a call may use: its prompt's tokens, estimated at four characters each (the common rule of
+   * thumb for English; the settlement corrects it), and the entry's max output tokens.
+   */
+  private Cost estimate(LlmRequest r) {
+    long chars = r.prompt().length() + (r.system() == null ? 0 : r.system().length());
+    long input = (chars + 3) / 4 + 8;
+    long output = providers.settings(r.provider()).map(s -> (long) s.maxOutputTokens()).orElse(0L);
+    return new Cost(input, output);
+  }
+
+  private Behavior<Command> begin(CallMessages.Call call) {
     LlmRequest request = call.request();
     Instant startedAt = Instant.now();
     metrics.inFlight.incrementAndGet();
@@ -109,7 +207,7 @@ public final class LlmCaller {
     call.replyTo()
         .tell(
             new CallMessages.CallStarted(
-                request.jobId(), request.step(), request.attempt(), startedAt));
+                request.jobId(), request.step(), request.attempt(), startedAt, request.provider()));
     // Unknown names are refused at submit; one can only be missing here if a node's config
     // changed under a running job, which is a permanent failure of that job.
     LlmProvider provider = providers.find(request.provider()).orElse(null);
@@ -130,6 +228,7 @@ public final class LlmCaller {
       // failed call (it retries the step), then this caller crashes and the supervisor restarts
       // it with backoff. Errors too: a call must never stay counted in flight once it is gone.
       metrics.inFlight.decrementAndGet(); // the restarted caller says it is ready again
+      budgets.settle(request.provider(), callId, null);
       reply(
           call,
           startedAt,
@@ -230,6 +329,7 @@ public final class LlmCaller {
             s -> s.call() == call,
             s -> {
               metrics.inFlight.decrementAndGet();
+              budgets.settle(call.request().provider(), callId, null);
               then.run();
               return ready();
             })
@@ -257,6 +357,11 @@ public final class LlmCaller {
     LlmRequest r = call.request();
     Instant now = Instant.now();
     if (failure == null) {
+      LlmAnswer.Usage usage = answer.usage();
+      budgets.settle(
+          r.provider(),
+          callId,
+          usage == null ? null : new Cost(usage.inputTokens(), usage.outputTokens()));
       metrics.succeeded.incrementAndGet();
       double cost =
           providers.settings(r.provider()).map(s -> s.costUsd(answer.usage())).orElse(0.0);
@@ -277,10 +382,18 @@ public final class LlmCaller {
                   answer.finishReason()));
     } else {
       metrics.failed.incrementAndGet();
+      LlmCallException why = classify(failure);
+      if (why.kind() == LlmCallException.Kind.RATE_LIMITED) {
+        // The provider refused it before doing any work: it used no tokens. Every node pauses.
+        budgets.settle(r.provider(), callId, new Cost(0, 0));
+        budgets.rateLimited(r.provider(), why.retryAfter());
+      } else {
+        budgets.settle(r.provider(), callId, null);
+      }
       call.replyTo()
           .tell(
               new CallMessages.CallFailed(
-                  r.jobId(), r.step(), r.attempt(), classify(failure), startedAt, now));
+                  r.jobId(), r.step(), r.attempt(), why, startedAt, now, r.provider()));
     }
   }
 

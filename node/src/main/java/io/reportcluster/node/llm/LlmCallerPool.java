@@ -2,13 +2,18 @@ package io.reportcluster.node.llm;
 
 import com.typesafe.config.Config;
 import io.reportcluster.node.cluster.SelfDowned;
+import io.reportcluster.node.llm.budget.Budgets;
+import io.reportcluster.node.llm.provider.LlmRequest;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
@@ -20,11 +25,14 @@ import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
- * This node's bound on LLM concurrency: a balancing router over N caller actors. Calls wait in one
- * FIFO queue and go only to a caller that said it is ready, so at most N calls are ever in flight
- * on the node, and a slow call never holds up work queued behind another caller.
+ * This node's bound on LLM concurrency: a balancing router over N caller actors. Calls wait in FIFO
+ * order and go only to a caller that said it is ready, so at most N calls are ever in flight on the
+ * node, and a slow call never holds up work queued behind another caller. A call whose provider has
+ * no budget (see {@link Budgets}) comes back from its caller and waits, with every call of that
+ * provider, until the budget may allow it; calls of other providers go meanwhile.
  *
  * <p>The queue itself never drops an accepted job's call; its bound is enforced at admission (see
  * {@link PoolMetrics#queueFull()}), where a client can still be told to come back later.
@@ -94,10 +102,11 @@ public final class LlmCallerPool {
       Settings settings,
       ProviderRegistry providers,
       PoolMetrics metrics,
-      DeltaSink deltas) {
+      DeltaSink deltas,
+      Budgets budgets) {
     ActorRef<Command> pool =
         system.systemActorOf(
-            create(settings, providers, metrics, deltas), "llm-callers", Props.empty());
+            create(settings, providers, metrics, deltas, budgets), "llm-callers", Props.empty());
     Duration drainTimeout = settings.drainTimeout();
     SelfDowned.onDowned(system, () -> pool.tell(new Abort("this node was downed by the cluster")));
     CoordinatedShutdown shutdown = CoordinatedShutdown.get(system);
@@ -129,50 +138,82 @@ public final class LlmCallerPool {
 
   public static Behavior<Command> create(
       Settings settings, ProviderRegistry providers, PoolMetrics metrics) {
-    return create(settings, providers, metrics, DeltaSink.NONE);
+    return create(settings, providers, metrics, DeltaSink.NONE, Budgets.UNLIMITED);
   }
 
   public static Behavior<Command> create(
-      Settings settings, ProviderRegistry providers, PoolMetrics metrics, DeltaSink deltas) {
+      Settings settings,
+      ProviderRegistry providers,
+      PoolMetrics metrics,
+      DeltaSink deltas,
+      Budgets budgets) {
     Behavior<Command> pool =
         Behaviors.setup(
-            ctx -> {
-              LlmCaller.Settings callerSettings =
-                  new LlmCaller.Settings(settings.callTimeout(), settings.cancelTimeout());
-              ActorRef<LlmCaller.ToPool> fromCallers =
-                  ctx.messageAdapter(LlmCaller.ToPool.class, FromCaller::new);
-              for (int i = 0; i < settings.callers(); i++) {
-                Behavior<LlmCaller.Command> caller =
-                    Behaviors.supervise(
-                            LlmCaller.create(
-                                fromCallers, providers, callerSettings, metrics, deltas))
-                        .onFailure(
-                            SupervisorStrategy.restartWithBackoff(
-                                settings.minBackoff(),
-                                settings.maxBackoff(),
-                                settings.randomFactor()));
-                ctx.spawn(caller, "caller-" + i);
-              }
-              return new LlmCallerPool(ctx, metrics).behavior();
-            });
+            ctx ->
+                Behaviors.withTimers(
+                    timers -> {
+                      LlmCaller.Settings callerSettings =
+                          new LlmCaller.Settings(settings.callTimeout(), settings.cancelTimeout());
+                      ActorRef<LlmCaller.ToPool> fromCallers =
+                          ctx.messageAdapter(LlmCaller.ToPool.class, FromCaller::new);
+                      for (int i = 0; i < settings.callers(); i++) {
+                        Behavior<LlmCaller.Command> caller =
+                            Behaviors.supervise(
+                                    LlmCaller.create(
+                                        fromCallers,
+                                        providers,
+                                        callerSettings,
+                                        metrics,
+                                        deltas,
+                                        budgets))
+                                .onFailure(
+                                    SupervisorStrategy.restartWithBackoff(
+                                        settings.minBackoff(),
+                                        settings.maxBackoff(),
+                                        settings.randomFactor()));
+                        ctx.spawn(caller, "caller-" + i);
+                      }
+                      return new LlmCallerPool(ctx, timers, metrics).behavior();
+                    }));
     // The queue is the only copy of the node's waiting calls: a bug in handling one message
     // must not throw it away (a restart would, and strand every queued job), so resume.
     return Behaviors.supervise(pool).onFailure(SupervisorStrategy.resume());
   }
 
+  /** A provider's hold may be over: look at its calls again. */
+  private record Unhold(String provider) implements Command {}
+
+  /**
+   * A call in the queue or in a caller's hands; {@code seq} keeps the order of arrival across the
+   * providers' queues, {@code cancelled} marks one whose job no longer wants it.
+   */
+  private record Queued(long seq, CallMessages.Call call, boolean cancelled) {}
+
   private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
   private final PoolMetrics metrics;
-  private final ArrayDeque<CallMessages.Call> queue = new ArrayDeque<>();
+
+  /**
+   * One FIFO queue per provider: a provider that is held back (no budget, a cooldown) keeps its
+   * calls waiting while calls of other providers go to the free callers.
+   */
+  private final Map<String, ArrayDeque<Queued>> queues = new LinkedHashMap<>();
+
+  private final Map<String, Long> heldUntilNanos = new HashMap<>();
   private final ArrayDeque<ActorRef<LlmCaller.Command>> ready = new ArrayDeque<>();
 
-  /** The call each busy caller runs, so a cancel reaches the caller that holds it. */
-  private final Map<ActorRef<LlmCaller.Command>, CallMessages.Call> running = new HashMap<>();
+  /** The call each busy caller holds, so a cancel reaches the caller that holds it. */
+  private final Map<ActorRef<LlmCaller.Command>, Queued> running = new HashMap<>();
 
   private final List<ActorRef<Done>> drainWaiters = new ArrayList<>();
   private boolean draining;
+  private long seq;
+  private int queued;
 
-  private LlmCallerPool(ActorContext<Command> ctx, PoolMetrics metrics) {
+  private LlmCallerPool(
+      ActorContext<Command> ctx, TimerScheduler<Command> timers, PoolMetrics metrics) {
     this.ctx = ctx;
+    this.timers = timers;
     this.metrics = metrics;
   }
 
@@ -181,7 +222,7 @@ public final class LlmCallerPool {
         .onMessage(
             Submit.class,
             s -> {
-              queue.addLast(s.call());
+              enqueueLast(new Queued(seq++, s.call(), false));
               dispatch();
               return Behaviors.same();
             })
@@ -193,7 +234,19 @@ public final class LlmCallerPool {
                 // A restarted caller says it is ready again: never list one twice.
                 if (!ready.contains(r.caller())) ready.addLast(r.caller());
               } else if (f.message() instanceof LlmCaller.HandBack h) {
-                queue.addLast(h.call());
+                requeue(h.call());
+              } else if (f.message() instanceof LlmCaller.Held h) {
+                hold(h);
+              }
+              dispatch();
+              return Behaviors.same();
+            })
+        .onMessage(
+            Unhold.class,
+            u -> {
+              Long until = heldUntilNanos.get(u.provider());
+              if (until != null && until - System.nanoTime() <= 0) {
+                heldUntilNanos.remove(u.provider());
               }
               dispatch();
               return Behaviors.same();
@@ -214,22 +267,29 @@ public final class LlmCallerPool {
                       "stopping every LLM call ({}): {} running cancelled, {} queued dropped",
                       a.reason(),
                       running.size(),
-                      queue.size());
+                      queued);
               draining = true;
-              queue.clear();
-              running.forEach((caller, call) -> caller.tell(new LlmCaller.Cancel(call)));
+              queues.clear();
+              queued = 0;
+              running.forEach((caller, q) -> caller.tell(new LlmCaller.Cancel(q.call())));
               dispatch();
               return Behaviors.same();
             })
         .onMessage(
             CancelCalls.class,
             c -> {
-              queue.removeIf(call -> matches(call, c));
-              running.forEach(
-                  (caller, call) -> {
-                    if (matches(call, c)) caller.tell(new LlmCaller.Cancel(call));
+              for (ArrayDeque<Queued> q : queues.values()) {
+                int before = q.size();
+                q.removeIf(e -> matches(e.call(), c));
+                queued -= before - q.size();
+              }
+              running.replaceAll(
+                  (caller, q) -> {
+                    if (q.cancelled() || !matches(q.call(), c)) return q;
+                    caller.tell(new LlmCaller.Cancel(q.call()));
+                    return new Queued(q.seq(), q.call(), true);
                   });
-              metrics.queueDepth.set(queue.size());
+              metrics.queueDepth.set(queued);
               return Behaviors.same();
             })
         .build();
@@ -240,21 +300,85 @@ public final class LlmCallerPool {
         && (c.replyTo() == null || call.replyTo().equals(c.replyTo()));
   }
 
+  /** The entry of a call a caller holds; empty if its job cancelled it meanwhile. */
+  private Optional<Queued> held(CallMessages.Call call) {
+    return running.values().stream().filter(q -> q.call() == call && !q.cancelled()).findFirst();
+  }
+
+  private void requeue(CallMessages.Call call) {
+    held(call).ifPresent(q -> enqueueFirst(new Queued(q.seq(), call, false)));
+  }
+
+  /**
+   * The call's provider has no budget for it: back to the head of its queue, no call of that
+   * provider before the next look, and its job hears what it waits for.
+   */
+  private void hold(LlmCaller.Held h) {
+    Optional<Queued> q = held(h.call());
+    if (q.isEmpty()) return;
+    CallMessages.Call call = h.call().waiting(Instant.now());
+    enqueueFirst(new Queued(q.get().seq(), call, false));
+    String provider = call.request().provider();
+    long until = System.nanoTime() + h.nextLook().toNanos();
+    Long current = heldUntilNanos.get(provider);
+    if (current == null || until - current > 0) {
+      heldUntilNanos.put(provider, until);
+      timers.startSingleTimer(provider, new Unhold(provider), h.nextLook());
+    }
+    LlmRequest r = call.request();
+    call.replyTo()
+        .tell(
+            new CallMessages.CallWaiting(
+                r.jobId(),
+                r.step(),
+                r.attempt(),
+                provider,
+                h.why().reason().label(),
+                Instant.now().plus(h.why().delay())));
+  }
+
+  private void enqueueLast(Queued q) {
+    queues.computeIfAbsent(q.call().request().provider(), p -> new ArrayDeque<>()).addLast(q);
+    queued++;
+  }
+
+  private void enqueueFirst(Queued q) {
+    queues.computeIfAbsent(q.call().request().provider(), p -> new ArrayDeque<>()).addFirst(q);
+    queued++;
+  }
+
+  /** The oldest queued call whose provider is not held back, or null. */
+  private ArrayDeque<Queued> nextQueue() {
+    long now = System.nanoTime();
+    ArrayDeque<Queued> next = null;
+    for (Map.Entry<String, ArrayDeque<Queued>> e : queues.entrySet()) {
+      ArrayDeque<Queued> q = e.getValue();
+      if (q.isEmpty()) continue;
+      Long until = heldUntilNanos.get(e.getKey());
+      if (until != null && until - now > 0) continue;
+      if (next == null || q.peekFirst().seq() < next.peekFirst().seq()) next = q;
+    }
+    return next;
+  }
+
   private void dispatch() {
     if (draining) {
-      metrics.queueDepth.set(queue.size());
+      metrics.queueDepth.set(queued);
       if (running.isEmpty()) {
         drainWaiters.forEach(w -> w.tell(Done.getInstance()));
         drainWaiters.clear();
       }
       return;
     }
-    while (!queue.isEmpty() && !ready.isEmpty()) {
+    while (!ready.isEmpty()) {
+      ArrayDeque<Queued> next = nextQueue();
+      if (next == null) break;
+      Queued q = next.pollFirst();
+      queued--;
       ActorRef<LlmCaller.Command> caller = ready.pollFirst();
-      CallMessages.Call call = queue.pollFirst();
-      running.put(caller, call);
-      caller.tell(new LlmCaller.Execute(call));
+      running.put(caller, q);
+      caller.tell(new LlmCaller.Execute(q.call()));
     }
-    metrics.queueDepth.set(queue.size());
+    metrics.queueDepth.set(queued);
   }
 }

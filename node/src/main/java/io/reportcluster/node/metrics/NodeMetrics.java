@@ -8,7 +8,10 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.llm.budget.Budgets;
+import io.reportcluster.node.llm.budget.Decision;
 import io.reportcluster.node.llm.provider.LlmAnswer;
+import java.time.Duration;
 
 /** The node's Prometheus registry, served at {@code /metrics}. */
 public final class NodeMetrics {
@@ -63,6 +66,76 @@ public final class NodeMetrics {
         .description("tokens of answered calls, as the providers counted them")
         .tags("provider", provider, "model", model, "kind", kind)
         .register(registry);
+  }
+
+  /**
+   * The providers' budgets: {@code reports_llm_budget_wait_seconds{provider}} (a histogram of how
+   * long each call waited for budget before it started, zero included; buckets add up across
+   * nodes), {@code reports_llm_budget_denied_total{provider, reason}} (each time a call was held
+   * back), {@code reports_llm_cooldowns_total{provider}} (429 pauses begun) and {@code
+   * reports_llm_budget_limit{provider, kind}} (the configured limits).
+   */
+  public void watch(Budgets budgets) {
+    budgets.listen(
+        new Budgets.Listener() {
+          @Override
+          public void granted(String provider, Duration waited) {
+            Timer.builder("reports_llm_budget_wait")
+                .description("time a call waited for its provider's budget before it started")
+                .tags("provider", provider)
+                .publishPercentileHistogram()
+                .minimumExpectedValue(Duration.ofMillis(1))
+                .maximumExpectedValue(Duration.ofMinutes(5))
+                .register(registry)
+                .record(waited);
+          }
+
+          @Override
+          public void denied(String provider, Decision.Reason reason) {
+            Counter.builder("reports_llm_budget_denied")
+                .description("calls held back for lack of budget, by what was missing")
+                .tags("provider", provider, "reason", reason.label())
+                .register(registry)
+                .increment();
+          }
+
+          @Override
+          public void cooldown(String provider, boolean began) {
+            if (!began) return;
+            Counter.builder("reports_llm_cooldowns")
+                .description("cluster-wide pauses of a provider after a 429, begun by this node")
+                .tags("provider", provider)
+                .register(registry)
+                .increment();
+          }
+        });
+    budgets
+        .limitsByProvider()
+        .forEach(
+            (provider, l) -> {
+              limit(provider, "requests", l.rpm());
+              limit(provider, "tokens", l.tpm());
+              limit(provider, "input_tokens", l.inputTpm());
+              limit(provider, "output_tokens", l.outputTpm());
+              limit(provider, "concurrent", l.maxConcurrent());
+            });
+  }
+
+  private void limit(String provider, String kind, long value) {
+    if (value <= 0) return;
+    Gauge.builder("reports_llm_budget_limit", () -> value)
+        .description("a provider entry's configured limit per window (0 = none: not shown)")
+        .tags("provider", provider, "kind", kind)
+        .register(registry);
+  }
+
+  /** A step moved to the next provider of its chain. */
+  public void fallback(String from, String to, String reason) {
+    Counter.builder("reports_llm_fallbacks")
+        .description("steps moved to the next provider of their chain")
+        .tags("from", from, "to", to, "reason", reason)
+        .register(registry)
+        .increment();
   }
 
   public MeterRegistry registry() {

@@ -19,6 +19,8 @@ public interface JobMirror {
     STARTED,
     STEP_COMPLETED,
     RETRY,
+    /** A step moved to the next provider of its chain. */
+    FALLBACK,
     SUCCEEDED,
     FAILED,
     REVOKED,

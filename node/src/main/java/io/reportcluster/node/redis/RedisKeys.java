@@ -11,7 +11,10 @@ package io.reportcluster.node.redis;
  *   <li>{@code <prefix>nodes}: the set of node names that publish stats;
  *   <li>{@code <prefix>node:<name>}: one node's stats hash;
  *   <li>{@code <prefix>discovery:<service>}: the sorted set of management contact points that
- *       Cluster Bootstrap discovers (score: last heartbeat, epoch ms).
+ *       Cluster Bootstrap discovers (score: last heartbeat, epoch ms);
+ *   <li>{@code <prefix>budget:<provider>:<part>}: a provider entry's cluster-wide budget (parts:
+ *       {@code cooldown}, {@code requests}, {@code tokens:log|amounts|sum}, the same for {@code
+ *       input} and {@code output}, {@code in-flight}).
  * </ul>
  */
 public record RedisKeys(String prefix) {
@@ -39,6 +42,10 @@ public record RedisKeys(String prefix) {
 
   public String discovery(String serviceName) {
     return prefix + "discovery:" + serviceName;
+  }
+
+  public String budget(String provider, String part) {
+    return prefix + "budget:" + provider + ":" + part;
   }
 
   /** A SCAN/KEYS pattern matching every key of this prefix. */

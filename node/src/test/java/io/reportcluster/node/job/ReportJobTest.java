@@ -25,11 +25,11 @@ import io.reportcluster.node.job.ReportJob.GetReply;
 import io.reportcluster.node.job.ReportJob.IdempotencyConflict;
 import io.reportcluster.node.job.ReportJob.JobFailed;
 import io.reportcluster.node.job.ReportJob.NotFound;
-import io.reportcluster.node.job.ReportJob.State;
 import io.reportcluster.node.job.ReportJob.StepCompleted;
 import io.reportcluster.node.job.ReportJob.SubmitReply;
 import io.reportcluster.node.job.ReportJob.Submitted;
 import io.reportcluster.node.job.ReportJob.Succeeded;
+import io.reportcluster.node.job.ReportJobState.State;
 import io.reportcluster.node.llm.CallMessages;
 import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.PoolMetrics;
@@ -169,7 +169,9 @@ class ReportJobTest {
       assertThat(submitted)
           .usingRecursiveComparison()
           .ignoringFields("at")
-          .isEqualTo(new Submitted(jobId, STARTUP, PROVIDER, IDEMPOTENCY_KEY, STEPS, null));
+          .isEqualTo(
+              new Submitted(
+                  jobId, STARTUP, PROVIDER, IDEMPOTENCY_KEY, STEPS, null, List.of(PROVIDER)));
       assertThat(submitted.at()).isBetween(before, Instant.now());
 
       Accepted accepted = result.replyOfType(Accepted.class);

@@ -1,8 +1,10 @@
 package io.reportcluster.node.llm.provider;
 
 import com.typesafe.config.Config;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -50,6 +52,19 @@ public final class ProviderRegistry {
       providers.put(name, create(system, s, llm));
       settings.put(name, s);
     }
+    settings.forEach(
+        (name, s) -> {
+          for (String next : s.fallback()) {
+            if (!providers.containsKey(next))
+              throw new IllegalArgumentException(
+                  "reports.llm.providers."
+                      + name
+                      + ".fallback names '"
+                      + next
+                      + "', which is not a configured and enabled provider; enabled: "
+                      + providers.keySet());
+          }
+        });
     return new ProviderRegistry(providers, settings, llm.getString("default-provider"));
   }
 
@@ -77,6 +92,24 @@ public final class ProviderRegistry {
   /** The entry a provider was configured from; empty for providers given directly (tests). */
   public Optional<ProviderSettings> settings(String name) {
     return Optional.ofNullable(settings.get(name));
+  }
+
+  /**
+   * The providers a step of a job that names only {@code provider} may use, in order: the entry
+   * itself, then its configured fallback.
+   */
+  public List<String> chainFor(String provider) {
+    List<String> chain = new ArrayList<>();
+    chain.add(provider);
+    settings(provider).ifPresent(s -> s.fallback().forEach(chain::add));
+    return List.copyOf(chain);
+  }
+
+  /** Each entry's limits, by name. */
+  public Map<String, ProviderSettings.Limits> limits() {
+    Map<String, ProviderSettings.Limits> limits = new LinkedHashMap<>();
+    settings.forEach((name, s) -> limits.put(name, s.limits()));
+    return limits;
   }
 
   public String defaultProvider() {

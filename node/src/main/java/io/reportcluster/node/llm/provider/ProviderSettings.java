@@ -1,7 +1,10 @@
 package io.reportcluster.node.llm.provider;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueType;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -19,7 +22,66 @@ public record ProviderSettings(
     int maxOutputTokens,
     Duration callTimeout,
     double inputPricePerMillion,
-    double outputPricePerMillion) {
+    double outputPricePerMillion,
+    Limits limits,
+    List<String> fallback) {
+
+  public ProviderSettings {
+    limits = limits == null ? Limits.NONE : limits;
+    fallback = fallback == null ? List.of() : List.copyOf(fallback);
+  }
+
+  /** An entry with no limits and no fallback. */
+  public ProviderSettings(
+      String name,
+      Type type,
+      String baseUrl,
+      String apiKey,
+      String model,
+      int maxOutputTokens,
+      Duration callTimeout,
+      double inputPricePerMillion,
+      double outputPricePerMillion) {
+    this(
+        name,
+        type,
+        baseUrl,
+        apiKey,
+        model,
+        maxOutputTokens,
+        callTimeout,
+        inputPricePerMillion,
+        outputPricePerMillion,
+        Limits.NONE,
+        List.of());
+  }
+
+  /**
+   * The provider's limits for this entry, across the cluster, per limit window (a minute): requests
+   * ({@code rpm}), tokens in and out together ({@code tpm}), input and output tokens apart, and
+   * calls in flight. 0 means not limited.
+   */
+  public record Limits(int rpm, long tpm, long inputTpm, long outputTpm, int maxConcurrent) {
+    public static final Limits NONE = new Limits(0, 0, 0, 0, 0);
+
+    public Limits {
+      if (rpm < 0 || tpm < 0 || inputTpm < 0 || outputTpm < 0 || maxConcurrent < 0)
+        throw new IllegalArgumentException("limits must not be negative");
+    }
+
+    public boolean any() {
+      return rpm > 0 || tpm > 0 || inputTpm > 0 || outputTpm > 0 || maxConcurrent > 0;
+    }
+
+    static Limits fromConfig(Config limits) {
+      return new Limits(
+          limits.getInt("rpm"),
+          limits.getLong("tpm"),
+          limits.getLong("input-tpm"),
+          limits.getLong("output-tpm"),
+          limits.getInt("max-concurrent"));
+    }
+  }
 
   /** The wire format an entry speaks. */
   public enum Type {
@@ -57,7 +119,23 @@ public record ProviderSettings(
         entry.hasPath("max-output-tokens") ? entry.getInt("max-output-tokens") : 1024,
         entry.getDuration("call-timeout"),
         entry.getDouble("price.input-per-million"),
-        entry.getDouble("price.output-per-million"));
+        entry.getDouble("price.output-per-million"),
+        entry.hasPath("limits") ? Limits.fromConfig(entry.getConfig("limits")) : Limits.NONE,
+        fallbackOf(entry, name));
+  }
+
+  /** A list of names, or one string of names separated by commas (from an environment variable). */
+  private static List<String> fallbackOf(Config entry, String name) {
+    if (!entry.hasPath("fallback")) return List.of();
+    List<String> names =
+        entry.getValue("fallback").valueType() == ConfigValueType.LIST
+            ? entry.getStringList("fallback")
+            : Arrays.asList(entry.getString("fallback").split(","));
+    List<String> chain = names.stream().map(String::trim).filter(n -> !n.isEmpty()).toList();
+    if (chain.contains(name))
+      throw new IllegalArgumentException(
+          "reports.llm.providers." + name + ".fallback must not name the entry itself");
+    return chain;
   }
 
   /**
@@ -104,6 +182,10 @@ public record ProviderSettings(
         + inputPricePerMillion
         + "/"
         + outputPricePerMillion
+        + ", limits="
+        + limits
+        + ", fallback="
+        + fallback
         + "]";
   }
 }

@@ -1,0 +1,200 @@
+package io.reportcluster.node.llm.budget;
+
+import io.reportcluster.node.llm.provider.ProviderSettings.Limits;
+import io.reportcluster.node.redis.RedisConnections;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.IntSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The providers' rate limits, as the callers see them: before a call starts it reserves its
+ * request, its estimated tokens (prompt and max output) and a slot in flight; when it ends its
+ * tokens are settled to what the provider counted; a 429 pauses the provider for every node.
+ *
+ * <p>With Redis, one budget per provider serves the whole cluster. Without it (none configured, or
+ * unreachable now), each node keeps to its share: the limits divided by the cluster's live members,
+ * so that together they still stay within them; the switch each way is logged and shown by {@link
+ * #mode()}.
+ */
+public final class Budgets {
+  private static final Logger log = LoggerFactory.getLogger(Budgets.class);
+
+  /** A node whose providers have no limits and no Redis: every call may start at once. */
+  public static final Budgets UNLIMITED =
+      new Budgets(BudgetSettings.DEFAULT, Map.of(), Optional.empty(), () -> 1);
+
+  /** What happens to the budgets, for metrics. */
+  public interface Listener {
+    /** A call waited {@code waited} for budget before it started (zero: it did not wait). */
+    default void granted(String provider, Duration waited) {}
+
+    default void denied(String provider, Decision.Reason reason) {}
+
+    /** A 429 paused the provider; {@code began} is false when it extended a running pause. */
+    default void cooldown(String provider, boolean began) {}
+  }
+
+  private final BudgetSettings settings;
+  private final Map<String, Limits> limits;
+  private final Optional<RedisBudgetStore> shared;
+  private final LocalBudgetStore local = new LocalBudgetStore(System::currentTimeMillis);
+  private final IntSupplier liveMembers;
+  private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+  private final AtomicBoolean onShare = new AtomicBoolean();
+
+  /**
+   * @param limits each provider entry's limits; providers not named have none
+   * @param liveMembers the cluster's members that are up, for a node's share without Redis
+   */
+  public Budgets(
+      BudgetSettings settings,
+      Map<String, Limits> limits,
+      Optional<RedisConnections> redis,
+      IntSupplier liveMembers) {
+    this.settings = settings;
+    this.limits = Map.copyOf(limits);
+    this.shared = redis.map(RedisBudgetStore::new);
+    this.liveMembers = liveMembers;
+  }
+
+  public BudgetSettings settings() {
+    return settings;
+  }
+
+  public void listen(Listener listener) {
+    listeners.add(listener);
+  }
+
+  /** Every entry's configured limits. */
+  public Map<String, Limits> limitsByProvider() {
+    return limits;
+  }
+
+  /** The configured limits of a provider entry. */
+  public Limits limits(String provider) {
+    return limits.getOrDefault(provider, Limits.NONE);
+  }
+
+  /**
+   * "shared" (Redis), "local-share" (each node its share: Redis is configured but away), "local".
+   */
+  public String mode() {
+    if (shared.isEmpty()) return "local";
+    return onShare.get() ? "local-share" : "shared";
+  }
+
+  /**
+   * Reserves a call's request, {@code estimate} tokens and a slot in flight. {@code callId} must be
+   * unique per call: {@link #settle} finds the reservation by it.
+   */
+  public CompletionStage<Decision> reserve(String provider, String callId, Cost estimate) {
+    Limits l = limits(provider);
+    if (shared.isEmpty()) {
+      return local.reserve(provider, Plan.of(l, settings, 1.0), callId, estimate);
+    }
+    return shared
+        .get()
+        .reserve(provider, Plan.of(l, settings, 1.0), callId, estimate)
+        .thenApply(
+            d -> {
+              backInRedis();
+              return d;
+            })
+        .exceptionallyCompose(
+            failure -> {
+              int members = Math.max(1, liveMembers.getAsInt());
+              onShareOf(members, failure);
+              return local.reserve(provider, Plan.of(l, settings, 1.0 / members), callId, estimate);
+            });
+  }
+
+  /**
+   * The call ended: {@code used} is what the provider counted (null when unknown: the reservation
+   * stays charged).
+   */
+  public void settle(String provider, String callId, Cost used) {
+    local.settle(provider, callId, used);
+    shared.ifPresent(
+        s ->
+            s.settle(provider, callId, used)
+                .exceptionally(
+                    failure -> {
+                      // Redis away: the reservation stays as it was, and leaves with its window.
+                      return null;
+                    }));
+  }
+
+  /**
+   * The provider answered 429: pause it for every node, for {@code retryAfter} (its Retry-After or
+   * reset time; null: the default cooldown). Completes with the time left of the pause.
+   */
+  public CompletionStage<Duration> rateLimited(String provider, Duration retryAfter) {
+    Duration pause =
+        retryAfter == null || retryAfter.isZero() || retryAfter.isNegative()
+            ? settings.defaultCooldown()
+            : retryAfter;
+    CompletionStage<BudgetStore.Cooldown> c =
+        shared
+            .map(
+                s ->
+                    s.cooldown(provider, pause)
+                        .exceptionallyCompose(failure -> local.cooldown(provider, pause)))
+            .orElseGet(() -> local.cooldown(provider, pause));
+    return c.thenApply(
+        cd -> {
+          if (cd.began()) {
+            log.info(
+                "provider {} answered 429: every node pauses its calls for {} ms",
+                provider,
+                cd.left().toMillis());
+          }
+          listeners.forEach(l -> l.cooldown(provider, cd.began()));
+          return cd.left();
+        });
+  }
+
+  /**
+   * How long to wait before asking again after {@code wait}: a cooldown with its jitter (so the
+   * calls held back do not all return at once), other waits at most the recheck interval (a call
+   * that ends early frees tokens before its window says so).
+   */
+  public Duration nextLook(Decision.Wait wait) {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    if (wait.reason() == Decision.Reason.COOLDOWN) {
+      long jitterCap = Math.min(1000, (long) (wait.delay().toMillis() * settings.cooldownJitter()));
+      return wait.delay().plusMillis(jitterCap <= 0 ? 0 : random.nextLong(jitterCap + 1));
+    }
+    Duration look =
+        wait.delay().compareTo(settings.recheck()) < 0 ? wait.delay() : settings.recheck();
+    return look.plusMillis(random.nextLong(3));
+  }
+
+  /** The caller's word on a reservation: the listeners hear of waits and grants. */
+  public void report(String provider, Decision decision, Duration waited) {
+    if (decision instanceof Decision.Wait w) listeners.forEach(l -> l.denied(provider, w.reason()));
+    else listeners.forEach(l -> l.granted(provider, waited));
+  }
+
+  private void onShareOf(int members, Throwable failure) {
+    if (onShare.compareAndSet(false, true)) {
+      log.warn(
+          "rate limits: Redis unreachable ({}); this node keeps to its share, 1/{} of each limit, until it is back",
+          failure.getClass().getSimpleName(),
+          members);
+    }
+  }
+
+  private void backInRedis() {
+    if (onShare.compareAndSet(true, false)) {
+      log.info("rate limits: Redis is back; the cluster shares one budget per provider again");
+    }
+  }
+}

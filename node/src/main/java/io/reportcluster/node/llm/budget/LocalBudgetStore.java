@@ -1,0 +1,168 @@
+package io.reportcluster.node.llm.budget;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
+
+/**
+ * The budgets in this node's memory: what a node keeps to while Redis is away (with a plan for its
+ * share), and the whole budget of a node without Redis. The rules of {@code budget/reserve.lua}, in
+ * Java: requests spaced by GCRA, tokens counted in a sliding window of reservations that are
+ * settled to the provider's count, calls in flight under leases.
+ */
+final class LocalBudgetStore implements BudgetStore {
+  private final LongSupplier clockMs;
+  private final Map<String, ProviderBudget> budgets = new ConcurrentHashMap<>();
+
+  LocalBudgetStore(LongSupplier clockMs) {
+    this.clockMs = clockMs;
+  }
+
+  @Override
+  public CompletionStage<Decision> reserve(
+      String provider, Plan plan, String callId, Cost estimate) {
+    return CompletableFuture.completedFuture(
+        budget(provider).reserve(plan, callId, estimate, clockMs.getAsLong()));
+  }
+
+  @Override
+  public CompletionStage<Void> settle(String provider, String callId, Cost used) {
+    budget(provider).settle(callId, used);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public CompletionStage<Cooldown> cooldown(String provider, Duration pause) {
+    return CompletableFuture.completedFuture(
+        budget(provider).cooldown(pause.toMillis(), clockMs.getAsLong()));
+  }
+
+  private ProviderBudget budget(String provider) {
+    return budgets.computeIfAbsent(provider, p -> new ProviderBudget());
+  }
+
+  private static final class ProviderBudget {
+    private long cooldownUntil;
+    private double tat;
+    private final Window tokens = new Window();
+    private final Window input = new Window();
+    private final Window output = new Window();
+    private final Map<String, Long> inFlight = new HashMap<>();
+
+    synchronized Decision reserve(Plan plan, String callId, Cost cost, long now) {
+      if (cooldownUntil > now) return wait(Decision.Reason.COOLDOWN, cooldownUntil - now);
+      long window = plan.windowMs();
+      double interval = 0;
+      double arrival = now;
+      if (plan.requests() > 0) {
+        interval = window / plan.requests();
+        double tau = (plan.burst() - 1) * interval;
+        arrival = Math.max(tat, now);
+        if (arrival - now > tau)
+          return wait(Decision.Reason.REQUESTS, (long) Math.ceil(arrival - tau - now));
+      }
+      long[] amounts = {cost.total(), cost.inputTokens(), cost.outputTokens()};
+      long[] limits = {plan.tokens(), plan.inputTokens(), plan.outputTokens()};
+      Window[] windows = {tokens, input, output};
+      Decision.Reason[] reasons = {
+        Decision.Reason.TOKENS, Decision.Reason.INPUT_TOKENS, Decision.Reason.OUTPUT_TOKENS
+      };
+      for (int i = 0; i < 3; i++) {
+        if (limits[i] <= 0) continue;
+        amounts[i] = Math.min(amounts[i], limits[i]);
+        long used = windows[i].evict(now - window);
+        if (used + amounts[i] > limits[i])
+          return wait(reasons[i], windows[i].waitFor(used + amounts[i] - limits[i], now, window));
+      }
+      if (plan.concurrent() > 0) {
+        inFlight.values().removeIf(leaseEnd -> leaseEnd <= now);
+        if (inFlight.size() >= plan.concurrent()) {
+          long first = inFlight.values().stream().mapToLong(Long::longValue).min().orElse(now + 1);
+          return wait(Decision.Reason.CONCURRENCY, Math.max(1, first - now));
+        }
+      }
+      if (plan.requests() > 0) tat = arrival + interval;
+      for (int i = 0; i < 3; i++) {
+        if (limits[i] > 0) windows[i].add(callId, now, amounts[i]);
+      }
+      if (plan.concurrent() > 0) inFlight.put(callId, now + plan.leaseMs());
+      return Decision.GRANTED;
+    }
+
+    synchronized void settle(String callId, Cost used) {
+      if (used != null) {
+        tokens.settle(callId, used.total());
+        input.settle(callId, used.inputTokens());
+        output.settle(callId, used.outputTokens());
+      }
+      inFlight.remove(callId);
+    }
+
+    synchronized Cooldown cooldown(long pauseMs, long now) {
+      boolean began = cooldownUntil <= now;
+      cooldownUntil = Math.max(cooldownUntil, now + pauseMs);
+      return new Cooldown(began, Duration.ofMillis(cooldownUntil - now));
+    }
+
+    private static Decision wait(Decision.Reason reason, long ms) {
+      return new Decision.Wait(reason, Duration.ofMillis(Math.max(1, ms)));
+    }
+  }
+
+  /** Reservations of one kind of token within the last window, oldest first. */
+  private static final class Window {
+    private static final class Entry {
+      final String id;
+      final long at;
+      long amount;
+
+      Entry(String id, long at, long amount) {
+        this.id = id;
+        this.at = at;
+        this.amount = amount;
+      }
+    }
+
+    private final ArrayDeque<Entry> entries = new ArrayDeque<>();
+    private final Map<String, Entry> byId = new HashMap<>();
+    private long sum;
+
+    /** Drops the entries admitted at or before {@code oldest}; the tokens still in the window. */
+    long evict(long oldest) {
+      while (!entries.isEmpty() && entries.peekFirst().at <= oldest) {
+        Entry e = entries.pollFirst();
+        byId.remove(e.id);
+        sum -= e.amount;
+      }
+      return sum;
+    }
+
+    long waitFor(long need, long now, long window) {
+      long freed = 0;
+      for (Entry e : entries) {
+        freed += e.amount;
+        if (freed >= need) return Math.max(1, e.at + window - now + 1);
+      }
+      return window;
+    }
+
+    void add(String id, long at, long amount) {
+      Entry e = new Entry(id, at, amount);
+      entries.addLast(e);
+      byId.put(id, e);
+      sum += amount;
+    }
+
+    void settle(String id, long used) {
+      Entry e = byId.get(id);
+      if (e == null) return;
+      sum += used - e.amount;
+      e.amount = used;
+    }
+  }
+}

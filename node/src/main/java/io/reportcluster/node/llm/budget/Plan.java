@@ -1,0 +1,58 @@
+package io.reportcluster.node.llm.budget;
+
+import io.reportcluster.node.llm.provider.ProviderSettings.Limits;
+
+/**
+ * The limits one reservation is checked against: a provider entry's limits less the headroom, with
+ * the burst taken out of the budget, and divided among the live members when a node keeps its own
+ * share. {@code requests} may be fractional (one request every few windows).
+ */
+record Plan(
+    long windowMs,
+    double requests,
+    int burst,
+    long tokens,
+    long inputTokens,
+    long outputTokens,
+    int concurrent,
+    long leaseMs) {
+
+  /**
+   * @param share the part of the limits this budget may use: 1 for the cluster's shared budget, 1/n
+   *     for one of n nodes keeping to its share
+   */
+  static Plan of(Limits limits, BudgetSettings settings, double share) {
+    double keep = (1 - settings.headroom()) * share;
+    double requests = 0;
+    int burst = 1;
+    if (limits.rpm() > 0) {
+      requests = limits.rpm() * keep;
+      burst = (int) Math.max(1, Math.floor(limits.rpm() * settings.burst() * share));
+      // At most rate x window + burst - 1 requests fit in any window: the burst is paid for.
+      if (requests - (burst - 1) >= 1) {
+        requests = Math.floor(requests) - (burst - 1);
+      } else {
+        burst = 1;
+      }
+    }
+    return new Plan(
+        settings.window().toMillis(),
+        requests,
+        burst,
+        tokens(limits.tpm(), keep),
+        tokens(limits.inputTpm(), keep),
+        tokens(limits.outputTpm(), keep),
+        limits.maxConcurrent() == 0
+            ? 0
+            : (int) Math.max(1, Math.floor(limits.maxConcurrent() * share)),
+        settings.concurrencyLease().toMillis());
+  }
+
+  private static long tokens(long limit, double keep) {
+    return limit == 0 ? 0 : (long) Math.max(1, Math.floor(limit * keep));
+  }
+
+  boolean limited() {
+    return requests > 0 || tokens > 0 || inputTokens > 0 || outputTokens > 0 || concurrent > 0;
+  }
+}

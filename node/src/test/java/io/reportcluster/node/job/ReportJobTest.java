@@ -38,6 +38,7 @@ import io.reportcluster.node.llm.provider.LlmAnswer.FinishReason;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmCallException.Kind;
 import io.reportcluster.node.llm.provider.LlmRequest;
+import io.reportcluster.node.testkit.Await;
 import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.Api.StepView;
 import io.reportcluster.protocol.Api.Usage;
@@ -60,6 +61,7 @@ import org.apache.pekko.persistence.typed.PersistenceId;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -107,6 +109,12 @@ class ReportJobTest {
   private static final RetryPolicy SLOW_RETRIES = retries(Duration.ofSeconds(10));
 
   private static final Duration NO_IDLE_TIMEOUT = Duration.ofHours(1);
+
+  /** A step leaves a provider whose cooldown lasts longer than this. */
+  private static final Duration FALLBACK_AFTER_COOLDOWN = Duration.ofSeconds(30);
+
+  /** The second provider of a chain. */
+  private static final String BACKUP = "backup";
 
   /** No jitter: retry n waits exactly base * 2^(n-1), so the test can predict the retry time. */
   private static RetryPolicy retries(Duration base) {
@@ -814,6 +822,115 @@ class ReportJobTest {
     }
   }
 
+  @Nested
+  @DisplayName("a provider chain")
+  class ProviderChain {
+    private final List<String> chain = List.of(PROVIDER, BACKUP);
+
+    private void givenChainJob(RetryPolicy retry) {
+      startEntity(retry);
+      Accepted accepted =
+          ReportJobTest.this
+              .<SubmitReply>run(
+                  replyTo -> new ReportJob.Submit(STARTUP, chain, IDEMPOTENCY_KEY, null, replyTo))
+              .replyOfType(Accepted.class);
+      assertThat(accepted.job().providers()).containsExactlyElementsOf(chain);
+    }
+
+    @ParameterizedTest
+    @EnumSource(
+        value = Kind.class,
+        names = {"UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "QUOTA_EXCEEDED"})
+    @DisplayName("a provider that will not serve the step hands it to the next one at once")
+    void aRefusingProviderHandsTheStepOnAtOnce(Kind kind) {
+      givenChainJob(SLOW_RETRIES);
+      takeCall(0, 1).starts().fails(kind, "no");
+      List<Event> events =
+          journal.nextEvents(AttemptFailed.class, ReportJob.ProviderSwitched.class);
+      assertThat(((AttemptFailed) events.get(0)).nextRetryAt()).as("no backoff").isNull();
+      assertThat((ReportJob.ProviderSwitched) events.get(1))
+          .extracting(
+              ReportJob.ProviderSwitched::step,
+              ReportJob.ProviderSwitched::toIndex,
+              ReportJob.ProviderSwitched::from,
+              ReportJob.ProviderSwitched::to)
+          .containsExactly(0, 1, PROVIDER, BACKUP);
+
+      takeCall(0, 2, BACKUP).starts().succeeds(output(0));
+      assertThat(journal.next(StepCompleted.class).step()).isZero();
+      JobView job = view();
+      assertThat(job.steps().get(0).providersTried()).containsExactly(PROVIDER, BACKUP);
+      assertThat(job.steps().get(1).providersTried()).as("not started yet").isEmpty();
+      takeCall(1, 1, PROVIDER); // the next step starts again at the head of the chain
+    }
+
+    @Test
+    @DisplayName("retries used up on one provider move the step on, with a fresh retry budget")
+    void usedUpRetriesMoveTheStepOnWithAFreshBudget() {
+      givenChainJob(FAST_RETRIES);
+      for (int attempt = 1; attempt <= MAX_RETRIES + 1; attempt++) {
+        takeCall(0, attempt).starts().fails(Kind.SERVER_ERROR, "502");
+        if (attempt <= MAX_RETRIES) journal.next(AttemptFailed.class);
+      }
+      journal.nextEvents(AttemptFailed.class, ReportJob.ProviderSwitched.class);
+
+      takeCall(0, MAX_RETRIES + 2, BACKUP).starts().fails(Kind.SERVER_ERROR, "502");
+      assertThat(journal.next(AttemptFailed.class).nextRetryAt())
+          .as("the backup's first failure is retried")
+          .isNotNull();
+      takeCall(0, MAX_RETRIES + 3, BACKUP).starts().succeeds(output(0));
+      assertThat(journal.next(StepCompleted.class).attempt()).isEqualTo(MAX_RETRIES + 3);
+    }
+
+    @Test
+    @DisplayName("the last provider failing for good fails the job; a bad request never moves")
+    void theEndOfTheChainFailsTheJobAndABadRequestStays() {
+      givenChainJob(SLOW_RETRIES);
+      takeCall(0, 1).starts().fails(Kind.BAD_REQUEST, "prompt too long");
+      journal.nextEvents(AttemptFailed.class, JobFailed.class);
+      assertThat(view().state()).isEqualTo(FAILURE);
+    }
+
+    @Test
+    @DisplayName("a long cooldown moves the waiting step on; a short wait is only shown")
+    void aLongCooldownMovesTheStepAndAShortWaitIsShown() {
+      givenChainJob(SLOW_RETRIES);
+      Caller queued = takeCall(0, 1);
+      Instant soon = Instant.now().plusSeconds(2);
+      queued.replyTo.tell(new CallMessages.CallWaiting(jobId, 0, 1, PROVIDER, "requests", soon));
+      Await.until(DEADLINE, "the job says what it waits for", () -> view().waitingFor() != null);
+      JobView waiting = view();
+      assertThat(waiting.state()).as("waiting is not an attempt").isEqualTo(PENDING);
+      assertThat(waiting.attempts()).isZero();
+      assertThat(waiting.waitingFor())
+          .isEqualTo(new io.reportcluster.protocol.Api.Waiting(PROVIDER, "requests", soon));
+
+      queued.replyTo.tell(
+          new CallMessages.CallWaiting(
+              jobId,
+              0,
+              1,
+              PROVIDER,
+              "cooldown",
+              Instant.now().plus(FALLBACK_AFTER_COOLDOWN).plusSeconds(30)));
+      assertThat(journal.next(ReportJob.ProviderSwitched.class).reason()).contains("cooldown");
+      pool.fishForMessage(
+          DEADLINE,
+          "the queued call is withdrawn",
+          m ->
+              m instanceof LlmCallerPool.CancelCalls
+                  ? FishingOutcomes.complete()
+                  : FishingOutcomes.continueAndIgnore());
+      Caller moved = takeCall(0, 1, BACKUP);
+      assertThat(view().waitingFor()).isNull();
+
+      // The call the step left behind starts late: it is not the step's call any more.
+      queued.replyTo.tell(new CallMessages.CallStarted(jobId, 0, 1, Instant.now(), PROVIDER));
+      moved.starts().succeeds(output(0));
+      assertThat(journal.next(StepCompleted.class).step()).isZero();
+    }
+  }
+
   // ================================================================ the entity and its commands
 
   /** Spawns the job entity (nothing submitted yet) with this test's steps and policy. */
@@ -824,7 +941,8 @@ class ReportJobTest {
             200,
             finishedIdleTimeout,
             retry,
-            new JobSettings.Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
+            new JobSettings.Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2),
+            FALLBACK_AFTER_COOLDOWN);
     entity =
         EventSourcedBehaviorTestKit.create(
             kit.system(),
@@ -890,6 +1008,11 @@ class ReportJobTest {
 
   /** The pool receives the job's next call, for exactly this step and attempt. */
   private Caller takeCall(int step, int attempt) {
+    return takeCall(step, attempt, PROVIDER);
+  }
+
+  /** The pool receives the job's next call, for this step and attempt, to {@code provider}. */
+  private Caller takeCall(int step, int attempt, String provider) {
     CallMessages.Call call =
         pool
             .fishForMessage(
@@ -912,7 +1035,7 @@ class ReportJobTest {
             LlmRequest::stepName,
             LlmRequest::attempt,
             LlmRequest::provider)
-        .containsExactly(jobId, step, STEPS.get(step), attempt, PROVIDER);
+        .containsExactly(jobId, step, STEPS.get(step), attempt, provider);
     return new Caller(call.replyTo(), call.request(), step, attempt);
   }
 

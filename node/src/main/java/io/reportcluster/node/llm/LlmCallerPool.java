@@ -3,6 +3,7 @@ package io.reportcluster.node.llm;
 import com.typesafe.config.Config;
 import io.reportcluster.node.cluster.SelfDowned;
 import io.reportcluster.node.llm.budget.Budgets;
+import io.reportcluster.node.llm.budget.Decision;
 import io.reportcluster.node.llm.provider.LlmRequest;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
 import java.time.Duration;
@@ -138,7 +139,7 @@ public final class LlmCallerPool {
 
   public static Behavior<Command> create(
       Settings settings, ProviderRegistry providers, PoolMetrics metrics) {
-    return create(settings, providers, metrics, DeltaSink.NONE, Budgets.UNLIMITED);
+    return create(settings, providers, metrics, DeltaSink.NONE, Budgets.unlimited());
   }
 
   public static Behavior<Command> create(
@@ -325,6 +326,9 @@ public final class LlmCallerPool {
       heldUntilNanos.put(provider, until);
       timers.startSingleTimer(provider, new Unhold(provider), h.nextLook());
     }
+    // The job hears of the wait when it begins, and of every cooldown (it may move the step to
+    // another provider); not of each look at a budget that is still short.
+    if (h.call().waitingSince() != null && h.why().reason() != Decision.Reason.COOLDOWN) return;
     LlmRequest r = call.request();
     call.replyTo()
         .tell(

@@ -3,6 +3,8 @@ package io.reportcluster.node.llm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import io.reportcluster.node.llm.budget.BudgetSettings;
+import io.reportcluster.node.llm.budget.Budgets;
 import io.reportcluster.node.llm.provider.LlmAnswer;
 import io.reportcluster.node.llm.provider.LlmCall;
 import io.reportcluster.node.llm.provider.LlmCallException;
@@ -16,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -23,6 +26,7 @@ import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
 /** The caller pool bounds concurrency per node, queues the rest visibly, and survives crashes. */
@@ -428,5 +432,84 @@ class LlmCallerPoolTest {
     probe.expectMessageClass(CallMessages.CallStarted.class);
     probe.expectNoMessage(Duration.ofMillis(300));
     assertThat(provider.calls()).hasSize(2);
+  }
+
+  /** A provider entry that answers at once. */
+  private static LlmProvider answering(String name) {
+    return new LlmProvider() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public LlmCall start(LlmRequest request) {
+        return LlmCall.ofAnswer(
+            CompletableFuture.completedFuture(LlmAnswer.ofText("answer of " + name)), () -> {});
+      }
+    };
+  }
+
+  @Test
+  @DisplayName(
+      "a call without budget waits, told to its job and not started, while another provider's call"
+          + " runs on the free caller")
+  void aProviderWithoutBudgetHoldsOnlyItsOwnCalls() {
+    // One request per 10 s window for "limited": its second call must wait; "free" has no limits.
+    Budgets budgets =
+        new Budgets(
+            new BudgetSettings(
+                Duration.ofSeconds(10),
+                0.0,
+                0.0,
+                Duration.ofMillis(100),
+                Duration.ofSeconds(10),
+                0.1,
+                Duration.ofSeconds(30),
+                Duration.ofMinutes(3)),
+            Map.of("limited", new ProviderSettings.Limits(1, 0, 0, 0, 0)),
+            Optional.empty(),
+            () -> 1);
+    ProviderRegistry registry =
+        new ProviderRegistry(
+            Map.of("limited", answering("limited"), "free", answering("free")), "limited");
+    LlmCallerPool.Settings settings =
+        new LlmCallerPool.Settings(
+            1,
+            100,
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(5),
+            Duration.ofSeconds(5),
+            Duration.ofMillis(50),
+            Duration.ofMillis(200),
+            0.0);
+    ActorRef<LlmCallerPool.Command> pool =
+        testKit.spawn(
+            LlmCallerPool.create(
+                settings, registry, new PoolMetrics(1, 100), DeltaSink.NONE, budgets));
+    TestProbe<CallMessages.CallResult> first = testKit.createTestProbe();
+    TestProbe<CallMessages.CallResult> second = testKit.createTestProbe();
+    TestProbe<CallMessages.CallResult> other = testKit.createTestProbe();
+
+    pool.tell(submitTo("limited", "job-1", first.ref()));
+    first.expectMessageClass(CallMessages.CallStarted.class);
+    first.expectMessageClass(CallMessages.CallSucceeded.class);
+    pool.tell(submitTo("limited", "job-2", second.ref()));
+    pool.tell(submitTo("free", "job-3", other.ref()));
+
+    CallMessages.CallWaiting waiting = second.expectMessageClass(CallMessages.CallWaiting.class);
+    assertThat(waiting.provider()).isEqualTo("limited");
+    assertThat(waiting.reason()).isEqualTo("requests");
+    assertThat(waiting.until()).isAfter(java.time.Instant.now().plusSeconds(5));
+    other.expectMessageClass(CallMessages.CallStarted.class);
+    other.expectMessageClass(CallMessages.CallSucceeded.class);
+    second.expectNoMessage(Duration.ofMillis(500));
+  }
+
+  private static LlmCallerPool.Submit submitTo(
+      String provider, String jobId, ActorRef<CallMessages.CallResult> replyTo) {
+    return new LlmCallerPool.Submit(
+        new CallMessages.Call(
+            new LlmRequest(jobId, "Acme", 0, "market", 1, provider, "prompt"), replyTo));
   }
 }

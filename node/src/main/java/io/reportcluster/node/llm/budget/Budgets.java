@@ -27,9 +27,13 @@ import org.slf4j.LoggerFactory;
 public final class Budgets {
   private static final Logger log = LoggerFactory.getLogger(Budgets.class);
 
-  /** A node whose providers have no limits and no Redis: every call may start at once. */
-  public static final Budgets UNLIMITED =
-      new Budgets(BudgetSettings.DEFAULT, Map.of(), Optional.empty(), () -> 1);
+  /**
+   * Budgets of providers without limits and without Redis: every call may start at once, unless a
+   * 429 paused its provider (a new instance each time: pauses are state).
+   */
+  public static Budgets unlimited() {
+    return new Budgets(BudgetSettings.DEFAULT, Map.of(), Optional.empty(), () -> 1);
+  }
 
   /** What happens to the budgets, for metrics. */
   public interface Listener {

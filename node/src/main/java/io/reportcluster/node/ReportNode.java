@@ -143,7 +143,8 @@ public final class ReportNode implements AutoCloseable {
               nodeName,
               metrics,
               nodeMetrics,
-              redis);
+              redis,
+              budgets);
       ClusterMembership.startManagement(system, config, redis);
       redis.ifPresent(
           r ->
@@ -166,7 +167,8 @@ public final class ReportNode implements AutoCloseable {
       String nodeName,
       PoolMetrics metrics,
       NodeMetrics nodeMetrics,
-      Optional<RedisConnections> redis)
+      Optional<RedisConnections> redis,
+      Budgets budgets)
       throws Exception {
     Config http = reports.getConfig("http");
     long maxBody = http.getBytes("max-body-bytes");
@@ -201,7 +203,7 @@ public final class ReportNode implements AutoCloseable {
         events.routes(),
         new SeedRoutes(jobRoutes).routes(),
         jobRoutes.routes(),
-        new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis).routes(),
+        new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, budgets).routes(),
         admin.routes());
   }
 

@@ -1,6 +1,7 @@
 package io.reportcluster.node.http;
 
 import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.llm.budget.Budgets;
 import io.reportcluster.node.metrics.NodeMetrics;
 import io.reportcluster.node.redis.NodeStatsStore;
 import io.reportcluster.node.redis.RedisConnections;
@@ -32,14 +33,17 @@ public final class NodeRoutes extends AllDirectives {
   private final NodeMetrics prometheus;
   private final Optional<RedisConnections> redis;
   private final Optional<NodeStatsStore> nodeStats;
+  private final Budgets budgets;
 
   public NodeRoutes(
       ActorSystem<?> system,
       String nodeName,
       PoolMetrics metrics,
       NodeMetrics prometheus,
-      Optional<RedisConnections> redis) {
+      Optional<RedisConnections> redis,
+      Budgets budgets) {
     this.system = system;
+    this.budgets = budgets;
     this.prometheus = prometheus;
     this.nodeName = nodeName;
     this.metrics = metrics;
@@ -86,6 +90,8 @@ public final class NodeRoutes extends AllDirectives {
     body.put(
         "live_events", redis.map(r -> r.liveEventsUp() ? "up" : "unavailable").orElse("disabled"));
     body.put("cluster_member", Cluster.get(system).selfMember().status().toString());
+    // shared | local-share (Redis away: this node keeps to its share of each limit) | local
+    body.put("rate_limits", budgets.mode());
     return JsonResponses.response(StatusCodes.OK, body);
   }
 

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -159,6 +160,55 @@ class JobsApiSpecIT extends ApiSpec {
           "provider must be a string");
       assertThat(jobsInJournal()).isEqualTo(jobsBefore);
     }
+
+    @Test
+    @DisplayName(
+        "a chain of providers is kept with the job; each step says which providers it was handed"
+            + " to and which answered")
+    void providerChain() {
+      String id =
+          submit("{\"startup\": \"Acme\", \"providers\": [\"backup\", \"simulated\"]}")
+              .text("job_id");
+      JsonNode job = awaitState(id, "SUCCESS");
+      assertThat(names(job.path("providers"))).containsExactly("backup", "simulated");
+      for (JsonNode step : job.path("steps")) {
+        assertThat(step.path("provider").asText()).isEqualTo("backup");
+        assertThat(names(step.path("providers_tried"))).containsExactly("backup");
+      }
+      assertThat(job.path("waiting_for").isNull() || job.path("waiting_for").isMissingNode())
+          .as("a finished job waits for nothing")
+          .isTrue();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(
+        delimiter = '|',
+        value = {
+          "an empty chain | \"providers\": [] | providers must be a list of 1 to 10 provider names, in order",
+          "not a list | \"providers\": \"simulated\" | providers must be a list of 1 to 10 provider names, in order",
+          "a name that is not a string | \"providers\": [1] | providers must hold strings",
+          "a name twice | \"providers\": [\"simulated\", \"simulated\"] | providers names 'simulated' more than once",
+          "both provider and providers | \"provider\": \"simulated\", \"providers\": [\"backup\"] | name either provider (one, with its configured fallback) or providers (a chain), not both"
+        })
+    @DisplayName("a bad chain is 400 invalid_provider; no job is created")
+    void badChain(String why, String fields, String detail) {
+      int jobsBefore = jobsInJournal();
+      assertError(
+          submit("{\"startup\": \"Acme\", " + fields + "}"), 400, "invalid_provider", detail);
+      assertThat(jobsInJournal()).isEqualTo(jobsBefore);
+    }
+
+    @Test
+    @DisplayName("an unknown name in a chain is 400 invalid_provider, listing the known ones")
+    void unknownInChain() {
+      JsonNode body =
+          assertError(
+              submit("{\"startup\": \"Acme\", \"providers\": [\"simulated\", \"gpt-17\"]}"),
+              400,
+              "invalid_provider",
+              "unknown provider 'gpt-17'");
+      assertThat(names(body.at("/detail/known"))).containsExactly("simulated", "backup");
+    }
   }
 
   // =================================================================== idempotency
@@ -284,7 +334,11 @@ class JobsApiSpecIT extends ApiSpec {
               "updated_at",
               "finished_at",
               "next_retry_at",
-              "usage");
+              "usage",
+              "providers",
+              "waiting_for");
+      assertThat(names(job.path("providers"))).containsExactly("simulated");
+      assertThat(job.get("waiting_for").isNull()).as("a finished job waits for nothing").isTrue();
       assertThat(job.path("job_id").asText()).isEqualTo(id);
       assertThat(job.path("startup").asText()).isEqualTo(name);
       assertThat(job.path("provider").asText()).isEqualTo("simulated");
@@ -319,8 +373,10 @@ class JobsApiSpecIT extends ApiSpec {
                 "provider",
                 "model",
                 "usage",
-                "finish_reason");
+                "finish_reason",
+                "providers_tried");
         assertThat(step.path("name").asText()).isEqualTo(STEPS.get(i));
+        assertThat(names(step.path("providers_tried"))).containsExactly("simulated");
         // The simulated provider counts words as tokens and costs nothing (its price is 0).
         assertThat(step.path("provider").asText()).isEqualTo("simulated");
         assertThat(step.path("model").asText()).isEqualTo("simulated");

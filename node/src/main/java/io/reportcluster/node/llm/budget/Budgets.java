@@ -48,6 +48,7 @@ public final class Budgets {
 
   private final BudgetSettings settings;
   private final Map<String, Limits> limits;
+  private final Optional<RedisConnections> redis;
   private final Optional<RedisBudgetStore> shared;
   private final LocalBudgetStore local = new LocalBudgetStore(System::currentTimeMillis);
   private final IntSupplier liveMembers;
@@ -65,6 +66,7 @@ public final class Budgets {
       IntSupplier liveMembers) {
     this.settings = settings;
     this.limits = Map.copyOf(limits);
+    this.redis = redis;
     this.shared = redis.map(RedisBudgetStore::new);
     this.liveMembers = liveMembers;
   }

@@ -69,7 +69,19 @@ final class FakeLlmOptions implements Cli.Options {
               "",
               "GET /fake/stats: per provider, requests, answers by status, input and output",
               "tokens of the answers delivered whole, 429s, streams cut, streams the client",
-              "left; POST /fake/reset zeroes them and the limit windows.",
+              "left, and what it admitted (passed every check up to the limits; the requests",
+              "and tokens a limit charges):",
+              "  windows                  one entry per limit window, oldest first, the last",
+              "                           1000 (none when the provider has no limit):",
+              "                           started_at_ms (epoch ms), requests and tokens",
+              "                           admitted, rate_limited (its 429s), complete (false",
+              "                           for the last one, which the load may have ended in)",
+              "  max_sliding_requests     the most requests admitted within any one minute,",
+              "                           sliding, limited or not: what a provider that counts",
+              "                           a sliding minute would have seen",
+              "  max_sliding_tokens       the most tokens admitted within any one minute,",
+              "                           likewise",
+              "POST /fake/reset zeroes them all and closes the limit window.",
               "",
               "Exit status: 1 if the port cannot be opened, 2 for bad options.",
               ""));
@@ -88,7 +100,10 @@ final class FakeLlmOptions implements Cli.Options {
   final Map<Provider, Integer> rpm = new EnumMap<>(Provider.class);
   final Map<Provider, Integer> tpm = new EnumMap<>(Provider.class);
 
-  /** The limits' window; not in the help: tests shorten it so no test waits a minute. */
+  /**
+   * The limits' window, and the sliding one of the stats; not in the help: tests, and a short run
+   * of ops/bench/limits, shorten it so they need not wait minutes.
+   */
   long windowMs = 60_000;
 
   boolean logRequests;

@@ -79,8 +79,9 @@ final class FakeLlmServer implements AutoCloseable {
               FakeLlmOptions.limitOf(options.rpm, p),
               FakeLlmOptions.limitOf(options.tpm, p),
               options.windowMs,
-              System::nanoTime));
-      stats.put(p, new ServedStats());
+              System::nanoTime,
+              System::currentTimeMillis));
+      stats.put(p, new ServedStats(new SlidingPeaks(options.windowMs, System::nanoTime)));
     }
   }
 
@@ -241,10 +242,12 @@ final class FakeLlmServer implements AutoCloseable {
       finish = Finish.FILTER;
     }
     MinuteLimits limit = limits.get(wire.provider());
-    MinuteLimits.Verdict verdict = limit.limited() ? limit.admit(ask.inputTokens() + words) : null;
+    int asked = ask.inputTokens() + words;
+    MinuteLimits.Verdict verdict = limit.limited() ? limit.admit(asked) : null;
     if (verdict != null && !verdict.admitted()) {
       return refuse(wire, Refusal.RATE_LIMITED, ask.model(), null, verdict);
     }
+    stats.get(wire.provider()).admitted(asked);
     if (options.errorRate > 0 && random.nextDouble() < options.errorRate) {
       Refusal error = random.nextBoolean() ? Refusal.SERVER_ERROR : Refusal.OVERLOADED;
       return refuse(wire, error, ask.model(), null, verdict);
@@ -369,7 +372,9 @@ final class FakeLlmServer implements AutoCloseable {
 
   private ObjectNode statsJson() {
     ObjectNode o = Json.MAPPER.createObjectNode();
-    for (Provider p : Provider.values()) o.set(p.wireName(), stats.get(p).toJson());
+    for (Provider p : Provider.values()) {
+      o.set(p.wireName(), stats.get(p).toJson(limits.get(p).windows()));
+    }
     return o;
   }
 

@@ -2,6 +2,7 @@ package io.reportcluster.tools.fakellm;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.reportcluster.protocol.Json;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -11,9 +12,12 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * What the fake served one provider's clients, for {@code GET /fake/stats}. Tokens count only
  * answers delivered whole (the usage a client saw), so they compare with what a client recorded; a
- * stream cut by the fake or left by its client counts apart, with the words it had sent.
+ * stream cut by the fake or left by its client counts apart, with the words it had sent. What the
+ * limits admitted counts apart too, per window ({@link MinuteLimits}) and at its densest ({@link
+ * SlidingPeaks}).
  */
 final class ServedStats {
+  private final SlidingPeaks peaks;
   private final LongAdder requests = new LongAdder();
   private final Map<Integer, LongAdder> byStatus = new ConcurrentHashMap<>();
   private final LongAdder inputTokens = new LongAdder();
@@ -26,6 +30,10 @@ final class ServedStats {
   private final AtomicInteger inFlight = new AtomicInteger();
   private final AtomicInteger maxInFlight = new AtomicInteger();
 
+  ServedStats(SlidingPeaks peaks) {
+    this.peaks = peaks;
+  }
+
   /** A request arrived. */
   void started() {
     maxInFlight.accumulateAndGet(inFlight.incrementAndGet(), Math::max);
@@ -37,6 +45,14 @@ final class ServedStats {
     requests.increment();
     byStatus.computeIfAbsent(status, s -> new LongAdder()).increment();
     if (status == 429) rateLimited.increment();
+  }
+
+  /**
+   * It passed every check up to the limits and was charged {@code tokens} (or would have been, had
+   * the provider been limited).
+   */
+  void admitted(int tokens) {
+    peaks.admitted(tokens);
   }
 
   /** An answer reached its end: its usage is what the client was told. */
@@ -69,9 +85,11 @@ final class ServedStats {
     clientClosed.reset();
     unfinishedOutputTokens.reset();
     maxInFlight.set(inFlight.get());
+    peaks.reset();
   }
 
-  ObjectNode toJson() {
+  /** The counts, with the limit's {@code windows} (empty when the provider is not limited). */
+  ObjectNode toJson(List<MinuteLimits.Window> windows) {
     ObjectNode o = Json.MAPPER.createObjectNode();
     o.put("requests", requests.sum());
     ObjectNode statuses = o.putObject("by_status");
@@ -85,6 +103,9 @@ final class ServedStats {
     o.put("unfinished_output_tokens", unfinishedOutputTokens.sum());
     o.put("in_flight", inFlight.get());
     o.put("max_in_flight", maxInFlight.get());
+    o.set("windows", Json.MAPPER.valueToTree(windows));
+    o.put("max_sliding_requests", peaks.maxRequests());
+    o.put("max_sliding_tokens", peaks.maxTokens());
     return o;
   }
 }

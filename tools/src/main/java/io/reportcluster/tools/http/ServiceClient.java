@@ -11,6 +11,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
 
@@ -55,10 +56,25 @@ public final class ServiceClient {
   public Answer submit(
       URI uri, String startup, String provider, String idempotencyKey, Duration timeout)
       throws IOException, InterruptedException {
-    Map<String, String> body =
+    Map<String, Object> body =
         provider == null
             ? Map.of("startup", startup)
             : Map.of("startup", startup, "provider", provider);
+    return post(uri, body, idempotencyKey, timeout);
+  }
+
+  /**
+   * The same, naming the provider entries the job may use, in order: {@code "providers": [...]}, a
+   * fallback chain the node walks when an entry refuses or fails.
+   */
+  public Answer submitWithFallbacks(
+      URI uri, String startup, List<String> providers, String idempotencyKey, Duration timeout)
+      throws IOException, InterruptedException {
+    return post(uri, Map.of("startup", startup, "providers", providers), idempotencyKey, timeout);
+  }
+
+  private Answer post(URI uri, Map<String, Object> body, String idempotencyKey, Duration timeout)
+      throws IOException, InterruptedException {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(uri)
             .timeout(timeout)

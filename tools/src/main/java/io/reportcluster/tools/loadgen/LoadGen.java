@@ -7,6 +7,7 @@ import io.reportcluster.tools.http.Answer;
 import io.reportcluster.tools.http.ServiceClient;
 import io.reportcluster.tools.loadgen.LoadJob.Outcome;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -138,7 +139,22 @@ public final class LoadGen {
               + " ms)");
     }
     httpExecutor.shutdownNow();
-    return new LoadSummary(opts, this, jobs).print(System.out, endNs);
+    int status = new LoadSummary(opts, this, jobs).print(System.out, endNs);
+    return writeJobIds() ? status : 1;
+  }
+
+  /** The accepted jobs' ids, one a line in submit order, to --job-ids; false if it cannot. */
+  private boolean writeJobIds() {
+    if (opts.jobIdsFile == null) return true;
+    List<String> ids = new ArrayList<>();
+    for (LoadJob job : jobs) if (job.id != null) ids.add(job.id);
+    try {
+      Files.write(opts.jobIdsFile, ids);
+      return true;
+    } catch (IOException e) {
+      System.err.println("loadgen: cannot write --job-ids " + opts.jobIdsFile + ": " + e);
+      return false;
+    }
   }
 
   /** Worker loop: submit while there are indexes left, then poll until nothing is open. */
@@ -169,7 +185,10 @@ public final class LoadGen {
       }
       Answer answer;
       try {
-        answer = http.submit(opts.submitUri(), startup, opts.provider, null, timeout);
+        answer =
+            opts.providers != null
+                ? http.submitWithFallbacks(opts.submitUri(), startup, opts.providers, null, timeout)
+                : http.submit(opts.submitUri(), startup, opts.provider, null, timeout);
       } catch (IOException e) {
         failSubmit(job, "submit of job " + job.index + " failed: " + ServiceClient.describe(e));
         return;

@@ -4,6 +4,9 @@ import io.reportcluster.tools.cli.Cli;
 import io.reportcluster.tools.cli.CommandLine;
 import io.reportcluster.tools.cli.UsageException;
 import java.net.URI;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 
 /** The options of {@code ops/loadgen}, and its help. */
 final class LoadGenOptions implements Cli.Options {
@@ -26,6 +29,10 @@ final class LoadGenOptions implements Cli.Options {
               "  --poll-interval MS    time between two polls of the same job (default 500)",
               "  --startup PREFIX      startup name prefix; job i is PREFIX-i (default Startup)",
               "  --provider NAME       the provider entry every job uses (default: the node's default)",
+              "  --providers A,B,...   instead, the provider entries every job may use, in order:",
+              "                        the node falls back to the next when one refuses or fails",
+              "  --job-ids FILE        write the id of every accepted job to FILE, one a line, in",
+              "                        submit order (to read their views afterwards)",
               "  --submit-only         benchmark submits only: do not poll, summarize submits",
               "  --seed-api            use the Flask-compatible POST /generate and GET /status/{id}",
               "  --quiet               no progress output",
@@ -50,6 +57,12 @@ final class LoadGenOptions implements Cli.Options {
 
   /** The provider entry every job names; null: the node's default. */
   String provider;
+
+  /** The fallback chain every job names instead (--providers); null: none. */
+  List<String> providers;
+
+  /** Where to write the accepted jobs' ids (--job-ids); null: nowhere. */
+  Path jobIdsFile;
 
   boolean submitOnly;
   boolean seedApi;
@@ -77,6 +90,8 @@ final class LoadGenOptions implements Cli.Options {
         case "--poll-interval" -> o.pollIntervalMs = args.intValue(1);
         case "--startup" -> o.startup = args.value();
         case "--provider" -> o.provider = args.value();
+        case "--providers" -> o.providers = names(args.value());
+        case "--job-ids" -> o.jobIdsFile = Path.of(args.value());
         default -> throw args.unknown();
       }
     }
@@ -93,7 +108,17 @@ final class LoadGenOptions implements Cli.Options {
       throw new UsageException("--url must be an http:// or https:// URL, got '" + o.url + "'");
     }
     if (o.startup.isEmpty()) throw new UsageException("--startup must not be empty");
+    if (o.providers != null && o.provider != null) {
+      throw new UsageException("give --provider or --providers, not both");
+    }
+    if (o.providers != null && o.providers.isEmpty()) {
+      throw new UsageException("--providers needs at least one name");
+    }
     return o;
+  }
+
+  private static List<String> names(String list) {
+    return Arrays.stream(list.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
   }
 
   /** Where jobs are submitted. */

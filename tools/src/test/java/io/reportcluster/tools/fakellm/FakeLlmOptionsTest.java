@@ -96,4 +96,20 @@ class FakeLlmOptionsTest {
     }
     assertThat(help).doesNotContain("--window-ms");
   }
+
+  @Test
+  void theHelpNamesWhatTheStatsSayOfTheLimits() {
+    String help = FakeLlmOptions.USAGE.text();
+    for (String field :
+        new String[] {
+          "windows",
+          "started_at_ms",
+          "rate_limited",
+          "complete",
+          "max_sliding_requests",
+          "max_sliding_tokens"
+        }) {
+      assertThat(help).contains(field);
+    }
+  }
 }

@@ -165,6 +165,41 @@ class RateLimitsTest {
     assertThat(openAi().statusCode()).isEqualTo(200);
   }
 
+  @Test
+  void statsShowEachLimitWindowAndTheDensestMinuteLimitedOrNot() throws Exception {
+    long before = System.currentTimeMillis();
+    fake = FakeLlmClient.start("--rpm", "openai=2", "--window-ms", "60000");
+    assertThat(openAi().statusCode()).isEqualTo(200);
+    assertThat(openAi().statusCode()).isEqualTo(200);
+    assertThat(openAi().statusCode()).isEqualTo(429);
+    assertThat(anthropic().statusCode()).isEqualTo(200);
+
+    JsonNode openAi = fake.stats().path("openai");
+    JsonNode windows = openAi.path("windows");
+    assertThat(windows).hasSize(1);
+    JsonNode current = windows.path(0);
+    assertThat(current.path("started_at_ms").asLong())
+        .isBetween(before, System.currentTimeMillis());
+    assertThat(current.path("requests").asInt()).isEqualTo(2);
+    assertThat(current.path("tokens").asInt()).isEqualTo(2 * 23);
+    assertThat(current.path("rate_limited").asInt()).isEqualTo(1);
+    assertThat(current.path("complete").asBoolean()).isFalse();
+    assertThat(openAi.path("max_sliding_requests").asInt()).isEqualTo(2);
+    assertThat(openAi.path("max_sliding_tokens").asInt()).isEqualTo(2 * 23);
+
+    // Anthropic is not limited: no windows, but its pace is measured all the same.
+    JsonNode anthropic = fake.stats().path("anthropic");
+    assertThat(anthropic.path("windows").isArray()).isTrue();
+    assertThat(anthropic.path("windows")).isEmpty();
+    assertThat(anthropic.path("max_sliding_requests").asInt()).isEqualTo(1);
+    assertThat(anthropic.path("max_sliding_tokens").asInt()).isEqualTo(23);
+
+    JsonNode reset = FakeLlmClient.json(fake.post("/fake/reset", "").body());
+    assertThat(reset.path("openai").path("windows")).isEmpty();
+    assertThat(reset.path("openai").path("max_sliding_requests").asInt()).isZero();
+    assertThat(reset.path("anthropic").path("max_sliding_tokens").asInt()).isZero();
+  }
+
   /** A client that waits as long as the 429 says is admitted on its next try: the hint is right. */
   private static void assertAdmittedAfterOneWait(
       Callable<HttpResponse<String>> request, Function<HttpResponse<String>, Duration> hint)

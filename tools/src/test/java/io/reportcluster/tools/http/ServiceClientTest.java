@@ -6,6 +6,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.reportcluster.protocol.Api;
 import io.reportcluster.protocol.JobState;
+import io.reportcluster.protocol.Json;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -85,6 +86,18 @@ class ServiceClientTest {
         .containsExactly("POST application/json key-1 {\"startup\":\"Tesla \\\"AI\\\"\"}");
     client.submit(uri("/api/v1/jobs"), "x", null, Duration.ofSeconds(2));
     assertThat(requests.get(1)).startsWith("POST application/json null ");
+  }
+
+  @Test
+  void aJobNamesOneProviderEntryOrAFallbackChainOfThem() throws Exception {
+    client.submit(uri("/api/v1/jobs"), "x", "gemini", null, Duration.ofSeconds(2));
+    client.submitWithFallbacks(
+        uri("/api/v1/jobs"), "x", List.of("openai", "anthropic"), null, Duration.ofSeconds(2));
+    assertThat(Json.MAPPER.readTree(requests.get(0).replaceFirst("^[^{]*", "")))
+        .isEqualTo(Json.MAPPER.readTree("{\"startup\":\"x\",\"provider\":\"gemini\"}"));
+    assertThat(Json.MAPPER.readTree(requests.get(1).replaceFirst("^[^{]*", "")))
+        .isEqualTo(
+            Json.MAPPER.readTree("{\"startup\":\"x\",\"providers\":[\"openai\",\"anthropic\"]}"));
   }
 
   @Test

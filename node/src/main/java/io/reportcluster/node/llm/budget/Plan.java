@@ -27,7 +27,11 @@ record Plan(
     int burst = 1;
     if (limits.rpm() > 0) {
       requests = limits.rpm() * keep;
-      burst = (int) Math.max(1, Math.floor(limits.rpm() * settings.burst() * share));
+      // At least 2 where the limit allows: a call that arrives a few milliseconds after its slot
+      // (timers, a Redis round trip) then still finds it, instead of the slot being lost.
+      burst =
+          (int)
+              Math.max(requests >= 10 ? 2 : 1, Math.floor(limits.rpm() * settings.burst() * share));
       // At most rate x window + burst - 1 requests fit in any window: the burst is paid for.
       if (requests - (burst - 1) >= 1) {
         requests = Math.floor(requests) - (burst - 1);

@@ -277,6 +277,12 @@ public final class LlmCaller {
                                 LlmCallException.Kind.TIMEOUT,
                                 "no answer within " + timeout.toMillis() + " ms")));
               }
+              if (f.failure() == null) {
+                running
+                    .providerPause()
+                    .filter(pause -> pause.compareTo(Duration.ZERO) > 0)
+                    .ifPresent(pause -> budgets.usedUp(call.request().provider(), pause));
+              }
               return done(call, startedAt, f.answer(), f.failure());
             })
         .onMessage(

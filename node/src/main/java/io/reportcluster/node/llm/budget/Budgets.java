@@ -147,6 +147,18 @@ public final class Budgets {
         retryAfter == null || retryAfter.isZero() || retryAfter.isNegative()
             ? settings.defaultCooldown()
             : retryAfter;
+    return pause(provider, pause, "answered 429");
+  }
+
+  /**
+   * The provider's rate-limit headers say its budget for us is used up until {@code pause}: every
+   * node pauses, so that none earns the 429.
+   */
+  public CompletionStage<Duration> usedUp(String provider, Duration pause) {
+    return pause(provider, pause, "says its budget is used up");
+  }
+
+  private CompletionStage<Duration> pause(String provider, Duration pause, String why) {
     CompletionStage<BudgetStore.Cooldown> c =
         shared
             .map(
@@ -158,8 +170,9 @@ public final class Budgets {
         cd -> {
           if (cd.began()) {
             log.info(
-                "provider {} answered 429: every node pauses its calls for {} ms",
+                "provider {} {}: every node pauses its calls for {} ms",
                 provider,
+                why,
                 cd.left().toMillis());
           }
           listeners.forEach(l -> l.cooldown(provider, cd.began()));

@@ -128,6 +128,12 @@ public final class AnthropicProvider implements LlmProvider {
    * {@code ping} and other blocks' deltas (thinking, tool input) carry no answer text.
    */
   private final class Stream implements WireFormat {
+    @Override
+    public java.util.Optional<java.time.Duration> usedUpFor(
+        java.util.function.Function<String, java.util.Optional<String>> header) {
+      return RetryAfter.usedUp(header, v -> RetryAfter.untilTimestamp(v, clock), LIMITS);
+    }
+
     private String model;
     private long inputTokens = -1;
     private long outputTokens = -1;

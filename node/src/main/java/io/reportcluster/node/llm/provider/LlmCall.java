@@ -29,6 +29,14 @@ public interface LlmCall {
   CompletionStage<Void> cancel();
 
   /**
+   * Once answered: how long the provider said its budget for us is used up (from its rate-limit
+   * headers), empty when it said nothing of the kind.
+   */
+  default java.util.Optional<java.time.Duration> providerPause() {
+    return java.util.Optional.empty();
+  }
+
+  /**
    * A call whose work is {@code answer} and whose stop is {@code stop} (run once, on the caller's
    * thread; it must not block). Cancelling fails the answer, so nobody waits for it.
    */

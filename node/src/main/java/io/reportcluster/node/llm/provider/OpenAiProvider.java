@@ -130,6 +130,12 @@ public final class OpenAiProvider implements LlmProvider {
    * {@code usage} and no choices; then {@code data: [DONE]}.
    */
   private final class Stream implements WireFormat {
+    @Override
+    public java.util.Optional<java.time.Duration> usedUpFor(
+        java.util.function.Function<String, java.util.Optional<String>> header) {
+      return RetryAfter.usedUp(header, RetryAfter::goDuration, LIMITS);
+    }
+
     private String model;
     private LlmAnswer.Usage usage;
     private LlmAnswer.FinishReason finish;

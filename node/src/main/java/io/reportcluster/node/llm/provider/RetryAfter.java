@@ -52,6 +52,24 @@ final class RetryAfter {
     return Optional.ofNullable(applying != null ? applying : any);
   }
 
+  /**
+   * On an answered call: the longest reset among the limits whose remaining count the provider says
+   * is used up (the header present and zero), or empty while every limit has some left.
+   */
+  static Optional<Duration> usedUp(
+      Function<String, Optional<String>> header,
+      Function<String, Optional<Duration>> reset,
+      String[][] pairs) {
+    Duration longest = null;
+    for (String[] pair : pairs) {
+      Optional<String> remaining = header.apply(pair[0]);
+      if (remaining.isEmpty() || !isZero(remaining.get())) continue;
+      Optional<Duration> d = header.apply(pair[1]).flatMap(reset);
+      if (d.isPresent()) longest = longer(longest, d.get());
+    }
+    return Optional.ofNullable(longest);
+  }
+
   private static Duration longer(Duration a, Duration b) {
     return a == null || b.compareTo(a) > 0 ? b : a;
   }

@@ -3,10 +3,12 @@ package io.reportcluster.node.llm.provider;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -178,6 +180,7 @@ final class StreamingHttpClient {
               })
           .mapMaterializedValue(m -> NotUsed.getInstance());
     }
+    call.pause = call.wire.usedUpFor(name -> response.getHeader(name).map(HttpHeader::value));
     MediaType type = response.entity().getContentType().mediaType();
     if (!(type.mainType().equals("text") && type.subType().equals("event-stream"))) {
       // A server that does not stream will not start to on a retry.
@@ -215,6 +218,14 @@ final class StreamingHttpClient {
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
     private UniqueKillSwitch connectionSwitch;
     private boolean settled;
+
+    /** What the answer's headers said of the provider's budget (see WireFormat#usedUpFor). */
+    private volatile Optional<Duration> pause = Optional.empty();
+
+    @Override
+    public Optional<Duration> providerPause() {
+      return pause;
+    }
 
     StreamedCall(WireFormat wire, Consumer<String> onDelta) {
       this.wire = wire;

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.MissingNode;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * How one call's stream of server-sent events reads in a provider's format: which events carry
@@ -20,6 +23,15 @@ interface WireFormat {
    * to the answer, or null. Throws an {@link LlmCallException} for an error the stream reports.
    */
   String onEvent(String type, String data);
+
+  /**
+   * From an answer's headers ({@code header}: a name in lower case to its value): how long the
+   * provider says its budget for us is used up (a remaining count of zero, until its reset), so
+   * every node pauses instead of earning a 429. Empty for providers that say nothing.
+   */
+  default Optional<Duration> usedUpFor(Function<String, Optional<String>> header) {
+    return Optional.empty();
+  }
 
   /** Whether the event that ends an answer has arrived: without it, the stream was cut. */
   boolean complete();

@@ -156,6 +156,21 @@ class AnthropicProviderTest {
   class Reads {
     @Test
     @DisplayName(
+        "an answer whose anthropic-ratelimit headers say a remaining count is 0 asks for a pause"
+            + " until its reset time")
+    void usedUpBudgetInTheHeaders() {
+      server.enqueue(
+          answer("end_turn", "ok")
+              .header("anthropic-ratelimit-tokens-remaining", "0")
+              .header(
+                  "anthropic-ratelimit-tokens-reset", CLOCK.instant().plusSeconds(20).toString()));
+      LlmCall call = provider().start(request());
+      answered(call);
+      assertThat(call.providerPause()).hasValue(java.time.Duration.ofSeconds(20));
+    }
+
+    @Test
+    @DisplayName(
         "text_delta pieces go to onDelta in order; the answer is their concatenation, with the"
             + " model of message_start, input tokens from it and output tokens from message_delta")
     void streamedAnswer() {

@@ -163,6 +163,30 @@ class OpenAiProviderTest {
   class Reads {
     @Test
     @DisplayName(
+        "an answer whose rate-limit headers say a remaining count is 0 asks for a pause until"
+            + " its reset; one with some left asks for none")
+    void usedUpBudgetInTheHeaders() {
+      server.enqueue(
+          answer("stop", "ok")
+              .header("x-ratelimit-remaining-requests", "0")
+              .header("x-ratelimit-reset-requests", "6.5s")
+              .header("x-ratelimit-remaining-tokens", "1200")
+              .header("x-ratelimit-reset-tokens", "1m0s"));
+      LlmCall call = provider(KEY).start(request());
+      answered(call);
+      assertThat(call.providerPause()).hasValue(java.time.Duration.ofMillis(6500));
+
+      server.enqueue(
+          answer("stop", "ok")
+              .header("x-ratelimit-remaining-requests", "3")
+              .header("x-ratelimit-reset-requests", "6.5s"));
+      LlmCall plenty = provider(KEY).start(request());
+      answered(plenty);
+      assertThat(plenty.providerPause()).isEmpty();
+    }
+
+    @Test
+    @DisplayName(
         "each piece goes to onDelta as it arrives; the answer is their concatenation, with the"
             + " model OpenAI names, its token counts and the finish reason")
     void streamedAnswer() {

@@ -4,10 +4,12 @@
 --
 -- KEYS: 1 cooldown (until, epoch ms), 2 requests (GCRA theoretical arrival time, ms),
 --       3..5 tokens (log: zset call -> admitted at; amounts: hash call -> tokens; sum),
---       6..8 input tokens (same), 9..11 output tokens (same), 12 in flight (zset call -> lease end)
+--       6..8 input tokens (same), 9..11 output tokens (same), 12 in flight (zset call -> lease end),
+--       13..15 requests (log, amounts, sum: each request counts 1)
 -- ARGV: 1 call id, 2 window ms, 3 requests per window (0: no limit, may be fractional),
 --       4 burst (requests that may go together, >= 1), 5 tokens, 6 token limit, 7 input tokens,
---       8 input limit, 9 output tokens, 10 output limit, 11 most calls in flight, 12 lease ms
+--       8 input limit, 9 output tokens, 10 output limit, 11 most calls in flight, 12 lease ms,
+--       13 most requests in any window (0: no limit)
 -- Returns {1, "ok", 0, tokens used after} or {0, reason, wait ms, 0}.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -19,8 +21,9 @@ if cooldown > now then
   return {0, 'cooldown', cooldown - now, 0}
 end
 
--- Requests: GCRA. One request per interval, up to burst at once; never more than
--- rate * window + burst - 1 in any window (the caller sized rate and burst to fit the limit).
+-- Requests: GCRA. One request per interval, up to burst at once: the burst lets a call that
+-- comes a little late for its slot (timers, a busy node) catch up instead of losing it. The
+-- window log below keeps any window within the limit whatever the burst.
 local rate = tonumber(ARGV[3])
 local interval = 0
 local tat = now
@@ -73,6 +76,7 @@ local dims = {
   {KEYS[3], KEYS[4], KEYS[5], tonumber(ARGV[5]), tonumber(ARGV[6]), 'tokens'},
   {KEYS[6], KEYS[7], KEYS[8], tonumber(ARGV[7]), tonumber(ARGV[8]), 'input_tokens'},
   {KEYS[9], KEYS[10], KEYS[11], tonumber(ARGV[9]), tonumber(ARGV[10]), 'output_tokens'},
+  {KEYS[13], KEYS[14], KEYS[15], 1, tonumber(ARGV[13]), 'requests'},
 }
 local used = 0
 for i, d in ipairs(dims) do

@@ -92,6 +92,7 @@ public final class NodeMetrics {
 
           @Override
           public void denied(String provider, Decision.Reason reason) {
+            // (granted calls are counted by reports_llm_budget_wait_seconds_count)
             Counter.builder("reports_llm_budget_denied")
                 .description("calls held back for lack of budget, by what was missing")
                 .tags("provider", provider, "reason", reason.label())
@@ -113,6 +114,17 @@ public final class NodeMetrics {
         .limitsByProvider()
         .forEach(
             (provider, l) -> {
+              if (l.tpm() > 0) {
+                Gauge.builder(
+                        "reports_llm_budget_tokens_in_window",
+                        budgets,
+                        b -> b.tokensInWindow(provider))
+                    .description(
+                        "tokens the cluster has reserved or used in the provider's current window,"
+                            + " as of this node's last call")
+                    .tags("provider", provider)
+                    .register(registry);
+              }
               limit(provider, "requests", l.rpm());
               limit(provider, "tokens", l.tpm());
               limit(provider, "input_tokens", l.inputTpm());

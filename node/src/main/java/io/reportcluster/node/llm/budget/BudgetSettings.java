@@ -18,7 +18,7 @@ public record BudgetSettings(
       new BudgetSettings(
           Duration.ofMinutes(1),
           0.02,
-          0.01,
+          0.02,
           Duration.ofMillis(100),
           Duration.ofSeconds(10),
           0.1,

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
@@ -54,6 +55,9 @@ public final class Budgets {
   private final IntSupplier liveMembers;
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   private final AtomicBoolean onShare = new AtomicBoolean();
+  private final Map<String, Long> tokensInWindow = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicReference<CompletableFuture<Void>> handingOver =
+      new java.util.concurrent.atomic.AtomicReference<>();
 
   /**
    * @param limits each provider entry's limits; providers not named have none
@@ -67,7 +71,7 @@ public final class Budgets {
     this.settings = settings;
     this.limits = Map.copyOf(limits);
     this.redis = redis;
-    this.shared = redis.map(RedisBudgetStore::new);
+    this.shared = redis.map(r -> new RedisBudgetStore(r, tokensInWindow::put));
     this.liveMembers = liveMembers;
   }
 
@@ -77,6 +81,14 @@ public final class Budgets {
 
   public void listen(Listener listener) {
     listeners.add(listener);
+  }
+
+  /**
+   * The tokens the cluster has in each provider's current window, as of this node's last grant
+   * (providers with a token limit, while Redis shares the budget).
+   */
+  public long tokensInWindow(String provider) {
+    return tokensInWindow.getOrDefault(provider, 0L);
   }
 
   /** Every entry's configured limits. */
@@ -106,14 +118,11 @@ public final class Budgets {
     if (shared.isEmpty()) {
       return local.reserve(provider, Plan.of(l, settings, 1.0), callId, estimate);
     }
-    return shared
-        .get()
-        .reserve(provider, Plan.of(l, settings, 1.0), callId, estimate)
-        .thenApply(
-            d -> {
-              backInRedis();
-              return d;
-            })
+    RedisBudgetStore store = shared.get();
+    CompletionStage<Void> ready =
+        onShare.get() ? handOver(store) : CompletableFuture.completedFuture(null);
+    return ready
+        .thenCompose(v -> store.reserve(provider, Plan.of(l, settings, 1.0), callId, estimate))
         .exceptionallyCompose(
             failure -> {
               int members = Math.max(1, liveMembers.getAsInt());
@@ -211,9 +220,33 @@ public final class Budgets {
     }
   }
 
-  private void backInRedis() {
-    if (onShare.compareAndSet(true, false)) {
-      log.info("rate limits: Redis is back; the cluster shares one budget per provider again");
-    }
+  /**
+   * Redis is back: before this node takes from the shared budget again, it adds what it spent on
+   * its share meanwhile, so that the window that spans the outage is not counted twice over. One
+   * hand-over at a time; the calls that arrive meanwhile wait for it.
+   */
+  private CompletionStage<Void> handOver(RedisBudgetStore store) {
+    CompletableFuture<Void> running = handingOver.get();
+    if (running != null) return running;
+    CompletableFuture<Void> mine = new CompletableFuture<>();
+    if (!handingOver.compareAndSet(null, mine)) return handingOver.get();
+    long window = settings.window().toMillis();
+    CompletableFuture<?>[] each =
+        local.recent(window).entrySet().stream()
+            .map(e -> store.handOver(e.getKey(), window, e.getValue()).toCompletableFuture())
+            .toArray(CompletableFuture[]::new);
+    CompletableFuture.allOf(each)
+        .whenComplete(
+            (ok, failure) -> {
+              if (failure == null && onShare.compareAndSet(true, false)) {
+                log.info(
+                    "rate limits: Redis is back; the cluster shares one budget per provider again"
+                        + " (this node's spending on its share handed over)");
+              }
+              handingOver.set(null);
+              if (failure == null) mine.complete(null);
+              else mine.completeExceptionally(failure);
+            });
+    return mine;
   }
 }

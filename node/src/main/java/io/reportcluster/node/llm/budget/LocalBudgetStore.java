@@ -2,7 +2,9 @@ package io.reportcluster.node.llm.budget;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -42,6 +44,28 @@ final class LocalBudgetStore implements BudgetStore {
         budget(provider).cooldown(pause.toMillis(), clockMs.getAsLong()));
   }
 
+  /** A reservation still in its window: how old it is, and its tokens. */
+  record Spent(String callId, long ageMs, long amount) {}
+
+  /** A slot in flight, and how long its lease still runs. */
+  record Lease(String callId, long leftMs) {}
+
+  /** What a provider's budget here holds of the last window, to hand over to the shared one. */
+  record Recent(
+      List<Spent> tokens,
+      List<Spent> input,
+      List<Spent> output,
+      List<Spent> requests,
+      List<Lease> inFlight) {}
+
+  /** Every provider's reservations of the last {@code windowMs}, and its calls in flight. */
+  Map<String, Recent> recent(long windowMs) {
+    long now = clockMs.getAsLong();
+    Map<String, Recent> all = new HashMap<>();
+    budgets.forEach((provider, b) -> all.put(provider, b.recent(now, windowMs)));
+    return all;
+  }
+
   private ProviderBudget budget(String provider) {
     return budgets.computeIfAbsent(provider, p -> new ProviderBudget());
   }
@@ -52,6 +76,7 @@ final class LocalBudgetStore implements BudgetStore {
     private final Window tokens = new Window();
     private final Window input = new Window();
     private final Window output = new Window();
+    private final Window requests = new Window();
     private final Map<String, Long> inFlight = new HashMap<>();
 
     synchronized Decision reserve(Plan plan, String callId, Cost cost, long now) {
@@ -66,13 +91,16 @@ final class LocalBudgetStore implements BudgetStore {
         if (arrival - now > tau)
           return wait(Decision.Reason.REQUESTS, (long) Math.ceil(arrival - tau - now));
       }
-      long[] amounts = {cost.total(), cost.inputTokens(), cost.outputTokens()};
-      long[] limits = {plan.tokens(), plan.inputTokens(), plan.outputTokens()};
-      Window[] windows = {tokens, input, output};
+      long[] amounts = {cost.total(), cost.inputTokens(), cost.outputTokens(), 1};
+      long[] limits = {plan.tokens(), plan.inputTokens(), plan.outputTokens(), plan.requestCap()};
+      Window[] windows = {tokens, input, output, requests};
       Decision.Reason[] reasons = {
-        Decision.Reason.TOKENS, Decision.Reason.INPUT_TOKENS, Decision.Reason.OUTPUT_TOKENS
+        Decision.Reason.TOKENS,
+        Decision.Reason.INPUT_TOKENS,
+        Decision.Reason.OUTPUT_TOKENS,
+        Decision.Reason.REQUESTS
       };
-      for (int i = 0; i < 3; i++) {
+      for (int i = 0; i < 4; i++) {
         if (limits[i] <= 0) continue;
         amounts[i] = Math.min(amounts[i], limits[i]);
         long used = windows[i].evict(now - window);
@@ -87,7 +115,7 @@ final class LocalBudgetStore implements BudgetStore {
         }
       }
       if (plan.requests() > 0) tat = arrival + interval;
-      for (int i = 0; i < 3; i++) {
+      for (int i = 0; i < 4; i++) {
         if (limits[i] > 0) windows[i].add(callId, now, amounts[i]);
       }
       if (plan.concurrent() > 0) inFlight.put(callId, now + plan.leaseMs());
@@ -107,6 +135,17 @@ final class LocalBudgetStore implements BudgetStore {
       boolean began = cooldownUntil <= now;
       cooldownUntil = Math.max(cooldownUntil, now + pauseMs);
       return new Cooldown(began, Duration.ofMillis(cooldownUntil - now));
+    }
+
+    synchronized Recent recent(long now, long window) {
+      List<Lease> leases = new ArrayList<>();
+      inFlight.forEach((id, end) -> leases.add(new Lease(id, end - now)));
+      return new Recent(
+          tokens.recent(now, window),
+          input.recent(now, window),
+          output.recent(now, window),
+          requests.recent(now, window),
+          leases);
     }
 
     private static Decision wait(Decision.Reason reason, long ms) {
@@ -156,6 +195,14 @@ final class LocalBudgetStore implements BudgetStore {
       entries.addLast(e);
       byId.put(id, e);
       sum += amount;
+    }
+
+    List<Spent> recent(long now, long window) {
+      List<Spent> out = new ArrayList<>();
+      for (Entry e : entries) {
+        if (now - e.at < window) out.add(new Spent(e.id, now - e.at, e.amount));
+      }
+      return out;
     }
 
     void settle(String id, long used) {

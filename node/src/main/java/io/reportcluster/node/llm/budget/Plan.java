@@ -3,14 +3,16 @@ package io.reportcluster.node.llm.budget;
 import io.reportcluster.node.llm.provider.ProviderSettings.Limits;
 
 /**
- * The limits one reservation is checked against: a provider entry's limits less the headroom, with
- * the burst taken out of the budget, and divided among the live members when a node keeps its own
- * share. {@code requests} may be fractional (one request every few windows).
+ * The limits one reservation is checked against: a provider entry's limits less the headroom, and
+ * divided among the live members when a node keeps its own share. {@code requests} is the pace
+ * (GCRA, may be fractional: one request every few windows) and {@code requestCap} the most requests
+ * any window may hold, whatever the burst.
  */
 record Plan(
     long windowMs,
     double requests,
     int burst,
+    long requestCap,
     long tokens,
     long inputTokens,
     long outputTokens,
@@ -26,23 +28,19 @@ record Plan(
     double requests = 0;
     int burst = 1;
     if (limits.rpm() > 0) {
-      requests = limits.rpm() * keep;
-      // At least 2 where the limit allows: a call that arrives a few milliseconds after its slot
-      // (timers, a Redis round trip) then still finds it, instead of the slot being lost.
+      double exact = limits.rpm() * keep;
+      requests = exact >= 1 ? Math.floor(exact) : exact;
+      // At least 2 where the limit allows: a call that arrives a little after its slot (timers,
+      // a Redis round trip, a busy node) then still finds it, instead of the slot being lost.
       burst =
           (int)
               Math.max(requests >= 10 ? 2 : 1, Math.floor(limits.rpm() * settings.burst() * share));
-      // At most rate x window + burst - 1 requests fit in any window: the burst is paid for.
-      if (requests - (burst - 1) >= 1) {
-        requests = Math.floor(requests) - (burst - 1);
-      } else {
-        burst = 1;
-      }
     }
     return new Plan(
         settings.window().toMillis(),
         requests,
         burst,
+        tokens(limits.rpm(), keep),
         tokens(limits.tpm(), keep),
         tokens(limits.inputTpm(), keep),
         tokens(limits.outputTpm(), keep),

@@ -23,12 +23,18 @@ final class RedisBudgetStore implements BudgetStore {
   private static final String RESERVE = script("reserve");
   private static final String SETTLE = script("settle");
   private static final String COOLDOWN = script("cooldown");
+  private static final String IMPORT = script("import");
 
   private final RedisConnections redis;
   private final RedisKeys keys;
 
-  RedisBudgetStore(RedisConnections redis) {
+  /** Hears the cluster's tokens in the window after each grant of a provider with a token limit. */
+  private final java.util.function.ObjLongConsumer<String> tokensInWindow;
+
+  RedisBudgetStore(
+      RedisConnections redis, java.util.function.ObjLongConsumer<String> tokensInWindow) {
     this.redis = redis;
+    this.tokensInWindow = tokensInWindow;
     this.keys = redis.keys();
   }
 
@@ -47,20 +53,25 @@ final class RedisBudgetStore implements BudgetStore {
       String.valueOf(estimate.outputTokens()),
       String.valueOf(plan.outputTokens()),
       String.valueOf(plan.concurrent()),
-      String.valueOf(plan.leaseMs())
+      String.valueOf(plan.leaseMs()),
+      String.valueOf(plan.requestCap())
     };
-    String[] k = new String[12];
+    String[] k = new String[15];
     k[0] = keys.budget(provider, "cooldown");
     k[1] = keys.budget(provider, "requests");
     System.arraycopy(usageKeys(provider), 0, k, 2, 10);
+    System.arraycopy(requestKeys(provider), 0, k, 12, 3);
     return run(RESERVE, k, args)
         .thenApply(
-            r ->
-                ((Long) r.get(0)) == 1L
-                    ? Decision.GRANTED
-                    : new Decision.Wait(
-                        Decision.Reason.of((String) r.get(1)),
-                        Duration.ofMillis(Math.max(1, (Long) r.get(2)))));
+            r -> {
+              if (((Long) r.get(0)) == 1L) {
+                if (plan.tokens() > 0) tokensInWindow.accept(provider, (Long) r.get(3));
+                return Decision.GRANTED;
+              }
+              return new Decision.Wait(
+                  Decision.Reason.of((String) r.get(1)),
+                  Duration.ofMillis(Math.max(1, (Long) r.get(2))));
+            });
   }
 
   @Override
@@ -81,6 +92,42 @@ final class RedisBudgetStore implements BudgetStore {
             new String[] {keys.budget(provider, "cooldown")},
             new String[] {String.valueOf(Math.max(1, pause.toMillis()))})
         .thenApply(r -> new Cooldown(((Long) r.get(0)) == 1L, Duration.ofMillis((Long) r.get(1))));
+  }
+
+  /**
+   * Adds what a node spent on its own share while Redis was away (its reservations of the last
+   * window and its calls in flight) to the shared budget, so the rest of that window counts them.
+   */
+  CompletionStage<Void> handOver(String provider, long windowMs, LocalBudgetStore.Recent recent) {
+    List<String> args = new java.util.ArrayList<>();
+    args.add(String.valueOf(windowMs));
+    for (List<LocalBudgetStore.Spent> spent :
+        List.of(recent.tokens(), recent.input(), recent.output(), recent.requests())) {
+      args.add(String.valueOf(spent.size()));
+      for (LocalBudgetStore.Spent s : spent) {
+        args.add(s.callId());
+        args.add(String.valueOf(s.ageMs()));
+        args.add(String.valueOf(s.amount()));
+      }
+    }
+    args.add(String.valueOf(recent.inFlight().size()));
+    for (LocalBudgetStore.Lease l : recent.inFlight()) {
+      args.add(l.callId());
+      args.add(String.valueOf(l.leftMs()));
+    }
+    String[] k = new String[13];
+    System.arraycopy(usageKeys(provider), 0, k, 0, 10);
+    System.arraycopy(requestKeys(provider), 0, k, 10, 3);
+    return run(IMPORT, k, args.toArray(String[]::new)).thenApply(r -> null);
+  }
+
+  /** The requests' window: log, amounts (always 1), sum. */
+  private String[] requestKeys(String provider) {
+    return new String[] {
+      keys.budget(provider, "requests:log"),
+      keys.budget(provider, "requests:amounts"),
+      keys.budget(provider, "requests:sum")
+    };
   }
 
   /** The keys that settle.lua touches, in its order (reserve.lua's KEYS 3..12). */

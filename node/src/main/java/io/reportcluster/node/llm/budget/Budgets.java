@@ -55,6 +55,11 @@ public final class Budgets {
   private final IntSupplier liveMembers;
   private final List<Listener> listeners = new CopyOnWriteArrayList<>();
   private final AtomicBoolean onShare = new AtomicBoolean();
+
+  /** Providers' pauses as this node last saw them (epoch ms), and when it last looked in Redis. */
+  private final Map<String, Long> pauseUntil = new java.util.concurrent.ConcurrentHashMap<>();
+
+  private final Map<String, Long> pauseSeenAt = new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, Long> tokensInWindow = new java.util.concurrent.ConcurrentHashMap<>();
   private final java.util.concurrent.atomic.AtomicReference<CompletableFuture<Void>> handingOver =
       new java.util.concurrent.atomic.AtomicReference<>();
@@ -115,6 +120,7 @@ public final class Budgets {
    */
   public CompletionStage<Decision> reserve(String provider, String callId, Cost estimate) {
     Limits l = limits(provider);
+    if (!l.any()) return CompletableFuture.completedFuture(unlimited(provider));
     if (shared.isEmpty()) {
       return local.reserve(provider, Plan.of(l, settings, 1.0), callId, estimate);
     }
@@ -136,6 +142,10 @@ public final class Budgets {
    * stays charged).
    */
   public void settle(String provider, String callId, Cost used) {
+    Limits l = limits(provider);
+    // Requests are charged once and for all when a call starts: nothing to settle without a
+    // token limit or a slot in flight to free (no round trip to Redis per call for nothing).
+    if (l.tpm() == 0 && l.inputTpm() == 0 && l.outputTpm() == 0 && l.maxConcurrent() == 0) return;
     local.settle(provider, callId, used);
     shared.ifPresent(
         s ->
@@ -167,6 +177,30 @@ public final class Budgets {
     return pause(provider, pause, "says its budget is used up");
   }
 
+  /**
+   * A provider without limits: only a pause (after a 429) can hold its calls back. This node's
+   * calls do not wait for Redis for it: they read the cluster's pause as last seen, looked up again
+   * in the background at most every recheck interval, so another node's pause reaches this one
+   * within that interval.
+   */
+  private Decision unlimited(String provider) {
+    long now = System.currentTimeMillis();
+    shared.ifPresent(
+        store -> {
+          Long seen = pauseSeenAt.get(provider);
+          if (seen != null && now - seen < settings.recheck().toMillis()) return;
+          pauseSeenAt.put(provider, now);
+          store
+              .cooldownLeft(provider)
+              .thenAccept(left -> pauseUntil.merge(provider, now + left.toMillis(), Math::max))
+              .exceptionally(redisAway -> null);
+        });
+    long until = pauseUntil.getOrDefault(provider, 0L);
+    return until > now
+        ? new Decision.Wait(Decision.Reason.COOLDOWN, Duration.ofMillis(until - now))
+        : Decision.GRANTED;
+  }
+
   private CompletionStage<Duration> pause(String provider, Duration pause, String why) {
     CompletionStage<BudgetStore.Cooldown> c =
         shared
@@ -175,8 +209,10 @@ public final class Budgets {
                     s.cooldown(provider, pause)
                         .exceptionallyCompose(failure -> local.cooldown(provider, pause)))
             .orElseGet(() -> local.cooldown(provider, pause));
+    long asked = System.currentTimeMillis();
     return c.thenApply(
         cd -> {
+          pauseUntil.merge(provider, asked + cd.left().toMillis(), Math::max);
           if (cd.began()) {
             log.info(
                 "provider {} {}: every node pauses its calls for {} ms",

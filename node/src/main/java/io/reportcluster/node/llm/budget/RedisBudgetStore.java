@@ -130,6 +130,17 @@ final class RedisBudgetStore implements BudgetStore {
     };
   }
 
+  /** How long the provider's pause still runs (zero when none). */
+  CompletionStage<Duration> cooldownLeft(String provider) {
+    RedisAsyncCommands<String, String> c = redis.commands().orElse(null);
+    if (c == null) {
+      return CompletableFuture.failedFuture(new IllegalStateException("Redis is unreachable"));
+    }
+    // cooldown.lua keeps the key a second past the pause's end.
+    return c.pttl(keys.budget(provider, "cooldown"))
+        .thenApply(ttl -> Duration.ofMillis(Math.max(0, (ttl == null ? 0 : ttl) - 1000)));
+  }
+
   /** The keys that settle.lua touches, in its order (reserve.lua's KEYS 3..12). */
   private String[] usageKeys(String provider) {
     String[] k = new String[10];

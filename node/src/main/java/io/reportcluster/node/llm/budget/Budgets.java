@@ -98,7 +98,8 @@ public final class Budgets {
   public CompletionStage<Decision> reserve(String provider, String callId, Cost estimate) {
     Limits l = limits(provider);
     if (shared.isEmpty()) {
-      return local.reserve(provider, Plan.of(l, settings, 1.0), callId, estimate);
+      int members = Math.max(1, liveMembers.getAsInt());
+      return local.reserve(provider, Plan.of(l, settings, 1.0 / members), callId, estimate);
     }
     return shared
         .get()

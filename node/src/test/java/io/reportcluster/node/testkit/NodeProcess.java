@@ -48,6 +48,22 @@ public final class NodeProcess implements AutoCloseable {
       Map<String, String> props,
       String mainClass)
       throws IOException {
+    return start(name, profile, httpPort, remotePort, props, Map.of(), mainClass);
+  }
+
+  /**
+   * The same with environment variables added to this JVM's: the overrides an operator sets ({@code
+   * REPORTS_OPENAI_RPM}, ...), read through the profile's {@code ${?VAR}} lines.
+   */
+  public static NodeProcess start(
+      String name,
+      String profile,
+      int httpPort,
+      int remotePort,
+      Map<String, String> props,
+      Map<String, String> env,
+      String mainClass)
+      throws IOException {
     List<String> cmd = new ArrayList<>();
     cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     cmd.add("-Xmx256m");
@@ -63,8 +79,10 @@ public final class NodeProcess implements AutoCloseable {
     Path logs = Path.of("target", "node-logs");
     Files.createDirectories(logs);
     Path log = logs.resolve(name + "-" + System.currentTimeMillis() + ".log");
-    Process p =
-        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    ProcessBuilder builder =
+        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+    builder.environment().putAll(env);
+    Process p = builder.start();
     return new NodeProcess(name, p, httpPort, remotePort, log);
   }
 

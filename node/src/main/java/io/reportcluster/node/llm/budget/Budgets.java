@@ -122,7 +122,8 @@ public final class Budgets {
     Limits l = limits(provider);
     if (!l.any()) return CompletableFuture.completedFuture(unlimited(provider));
     if (shared.isEmpty()) {
-      return local.reserve(provider, Plan.of(l, settings, 1.0), callId, estimate);
+      int members = Math.max(1, liveMembers.getAsInt());
+      return local.reserve(provider, Plan.of(l, settings, 1.0 / members), callId, estimate);
     }
     RedisBudgetStore store = shared.get();
     CompletionStage<Void> ready =

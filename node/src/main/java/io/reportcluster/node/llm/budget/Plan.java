@@ -19,6 +19,19 @@ record Plan(
     int concurrent,
     long leaseMs) {
 
+  /** A plan without a window cap on requests: their pace and burst alone (the stores' tests). */
+  Plan(
+      long windowMs,
+      double requests,
+      int burst,
+      long tokens,
+      long inputTokens,
+      long outputTokens,
+      int concurrent,
+      long leaseMs) {
+    this(windowMs, requests, burst, 0, tokens, inputTokens, outputTokens, concurrent, leaseMs);
+  }
+
   /**
    * @param share the part of the limits this budget may use: 1 for the cluster's shared budget, 1/n
    *     for one of n nodes keeping to its share

@@ -31,6 +31,10 @@ final class RedisBudgetStore implements BudgetStore {
   /** Hears the cluster's tokens in the window after each grant of a provider with a token limit. */
   private final java.util.function.ObjLongConsumer<String> tokensInWindow;
 
+  RedisBudgetStore(RedisConnections redis) {
+    this(redis, (provider, tokens) -> {});
+  }
+
   RedisBudgetStore(
       RedisConnections redis, java.util.function.ObjLongConsumer<String> tokensInWindow) {
     this.redis = redis;

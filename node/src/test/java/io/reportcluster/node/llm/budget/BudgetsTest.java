@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 /** The budgets of a node without Redis: its share of each limit, as many nodes as are up. */
 class BudgetsTest {
-  // 600 RPM: a burst of 6 for the whole cluster, 3 for each of two nodes, 2 for each of three.
+  // 600 RPM: a burst of 12 for the whole cluster, 6 for each of two nodes, 4 for each of three.
   private static final Map<String, Limits> LIMITS = Map.of("openai", new Limits(600, 0, 0, 0, 0));
   private final AtomicInteger members = new AtomicInteger(1);
   private final Budgets budgets =
@@ -21,7 +21,7 @@ class BudgetsTest {
   @Test
   @DisplayName("a node alone has the whole limit")
   void aNodeAloneHasTheWholeLimit() {
-    assertThat(grantedAtOnce()).isEqualTo(6);
+    assertThat(grantedAtOnce()).isEqualTo(12);
     assertThat(budgets.mode()).isEqualTo("local");
   }
 
@@ -29,14 +29,14 @@ class BudgetsTest {
   @DisplayName("a node of two keeps to half of each limit, so that the two stay within it")
   void aNodeOfTwoKeepsToHalf() {
     members.set(2);
-    assertThat(grantedAtOnce()).isEqualTo(3);
+    assertThat(grantedAtOnce()).isEqualTo(6);
   }
 
   @Test
   @DisplayName("a node of three keeps to a third")
   void aNodeOfThreeKeepsToAThird() {
     members.set(3);
-    assertThat(grantedAtOnce()).isEqualTo(2);
+    assertThat(grantedAtOnce()).isEqualTo(4);
   }
 
   /**

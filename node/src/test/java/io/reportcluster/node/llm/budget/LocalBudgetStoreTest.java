@@ -30,22 +30,24 @@ class LocalBudgetStoreTest {
   @DisplayName("Plan.of")
   class Plans {
     @Test
-    @DisplayName("600 RPM: 583 spaced requests a window and a burst of 6, so at most 588 (2% less)")
+    @DisplayName(
+        "600 RPM: 588 spaced requests a window (2% less), a burst of 12, never 589 in a window")
     void requestsLessHeadroomWithTheBurstPaidFor() {
       Plan plan = Plan.of(limits(600, 0), SETTINGS, 1.0);
       assertThat(plan.windowMs()).isEqualTo(60_000);
-      assertThat(plan.requests()).isEqualTo(583.0);
-      assertThat(plan.burst()).isEqualTo(6);
-      assertThat(plan.requests() + plan.burst() - 1).isEqualTo(588.0);
+      assertThat(plan.requests()).as("the pace: 600 less 2 %% headroom").isEqualTo(588.0);
+      assertThat(plan.burst()).as("2 %% of 600").isEqualTo(12);
+      assertThat(plan.requestCap()).as("no window above it, whatever the burst").isEqualTo(588);
       assertThat(plan.limited()).isTrue();
     }
 
     @Test
-    @DisplayName("a third of 600 RPM (a node of three, Redis away): 195 a window and a burst of 2")
+    @DisplayName("a third of 600 RPM (a node of three, Redis away): 196 a window and a burst of 4")
     void aShareDividesEveryLimit() {
       Plan plan = Plan.of(new Limits(600, 100_000, 60_000, 9_000, 10), SETTINGS, 1.0 / 3);
-      assertThat(plan.requests()).isEqualTo(195.0);
-      assertThat(plan.burst()).isEqualTo(2);
+      assertThat(plan.requests()).isEqualTo(196.0);
+      assertThat(plan.burst()).isEqualTo(4);
+      assertThat(plan.requestCap()).isEqualTo(196);
       assertThat(plan.tokens()).isEqualTo(32_666); // floor(100,000 x 0.98 / 3)
       assertThat(plan.inputTokens()).isEqualTo(19_600);
       assertThat(plan.outputTokens()).isEqualTo(2_940);

@@ -128,8 +128,14 @@ public final class Budgets {
     RedisBudgetStore store = shared.get();
     CompletionStage<Void> ready =
         onShare.get() ? handOver(store) : CompletableFuture.completedFuture(null);
+    Plan plan = Plan.of(l, settings, 1.0);
     return ready
-        .thenCompose(v -> store.reserve(provider, Plan.of(l, settings, 1.0), callId, estimate))
+        .thenCompose(v -> store.reserve(provider, plan, callId, estimate))
+        .thenApply(
+            d -> {
+              if (d instanceof Decision.Granted) local.record(provider, plan, callId, estimate);
+              return d;
+            })
         .exceptionallyCompose(
             failure -> {
               int members = Math.max(1, liveMembers.getAsInt());

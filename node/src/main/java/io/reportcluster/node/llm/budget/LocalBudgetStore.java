@@ -32,6 +32,14 @@ final class LocalBudgetStore implements BudgetStore {
         budget(provider).reserve(plan, callId, estimate, clockMs.getAsLong()));
   }
 
+  /**
+   * Notes a call the shared budget granted, as this node's own spending: should Redis go away, the
+   * node's share then counts what it already spent in the window, instead of starting afresh.
+   */
+  void record(String provider, Plan plan, String callId, Cost cost) {
+    budget(provider).record(plan, callId, cost, clockMs.getAsLong());
+  }
+
   @Override
   public CompletionStage<Void> settle(String provider, String callId, Cost used) {
     budget(provider).settle(callId, used);
@@ -120,6 +128,19 @@ final class LocalBudgetStore implements BudgetStore {
       }
       if (plan.concurrent() > 0) inFlight.put(callId, now + plan.leaseMs());
       return Decision.GRANTED;
+    }
+
+    synchronized void record(Plan plan, String callId, Cost cost, long now) {
+      long window = plan.windowMs();
+      long[] amounts = {cost.total(), cost.inputTokens(), cost.outputTokens(), 1};
+      long[] limits = {plan.tokens(), plan.inputTokens(), plan.outputTokens(), plan.requestCap()};
+      Window[] windows = {tokens, input, output, requests};
+      for (int i = 0; i < 4; i++) {
+        if (limits[i] <= 0) continue;
+        windows[i].evict(now - window);
+        windows[i].add(callId, now, Math.min(amounts[i], limits[i]));
+      }
+      if (plan.concurrent() > 0) inFlight.put(callId, now + plan.leaseMs());
     }
 
     synchronized void settle(String callId, Cost used) {

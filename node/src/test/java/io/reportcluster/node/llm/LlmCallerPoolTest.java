@@ -246,7 +246,7 @@ class LlmCallerPoolTest {
     Await.until(
         Duration.ofSeconds(5),
         "2 calls in flight after the restart",
-        () -> provider.inFlight() == 2);
+        () -> provider.inFlight() == 2 && gate.pending.size() == 2);
     gate.releaseAll();
     assertThat(finishedOnly(probe, 2)).allMatch(r -> r instanceof CallMessages.CallSucceeded);
     assertThat(pool.metrics().inFlight()).isZero();
@@ -372,15 +372,18 @@ class LlmCallerPoolTest {
     pool.ref().tell(call("job-moved", "p", oldCopy.ref()));
     pool.ref().tell(call("job-moved", "p", newCopy.ref()));
     Await.until(Duration.ofSeconds(5), "two queued", () -> pool.metrics().queueDepth() == 2);
+    // The blocker must be at the provider before the gate opens, or opening it answers nothing.
+    Await.until(Duration.ofSeconds(5), "the blocker runs", () -> gate.pending.size() == 1);
 
     pool.ref().tell(new LlmCallerPool.CancelCalls("job-moved", oldCopy.ref()));
     Await.until(
         Duration.ofSeconds(5),
         "the old copy's call left the queue",
         () -> pool.metrics().queueDepth() == 1);
-    gate.releaseAll();
+    assertThat(gate.releaseAll()).isEqualTo(1);
+    finishedOnly(blocker, 1);
     Await.until(Duration.ofSeconds(5), "the new copy's call runs", () -> gate.pending.size() == 1);
-    gate.releaseAll();
+    assertThat(gate.releaseAll()).isEqualTo(1);
     finishedOnly(newCopy, 1);
     oldCopy.expectNoMessage(Duration.ofMillis(200));
     assertThat(provider.calls()).hasSize(2);

@@ -7,6 +7,7 @@ import io.reportcluster.node.http.EventRoutes;
 import io.reportcluster.node.http.HttpServer;
 import io.reportcluster.node.http.JobRoutes;
 import io.reportcluster.node.http.JsonBody;
+import io.reportcluster.node.http.ListRoutes;
 import io.reportcluster.node.http.NodeRoutes;
 import io.reportcluster.node.http.SeedRoutes;
 import io.reportcluster.node.job.JobSettings;
@@ -25,6 +26,9 @@ import io.reportcluster.node.mirror.LiveDeltas;
 import io.reportcluster.node.mirror.LiveEvents;
 import io.reportcluster.node.mirror.RedisStatusMirror;
 import io.reportcluster.node.persistence.JournalSchema;
+import io.reportcluster.node.read.JobList;
+import io.reportcluster.node.read.ReadSide;
+import io.reportcluster.node.read.ReadSideSettings;
 import io.reportcluster.node.redis.NodeStatsStore;
 import io.reportcluster.node.redis.RedisConnections;
 import java.net.InetSocketAddress;
@@ -131,6 +135,11 @@ public final class ReportNode implements AutoCloseable {
                   reports.getDuration("http.submit-margin")),
               new JournalJobs(system, reports.getInt("http.remembered-job-ids")),
               mirror);
+      ReadSideSettings readSettings = ReadSideSettings.fromConfig(reports.getConfig("read-side"));
+      Optional<JobList> list =
+          readSettings.enabled()
+              ? Optional.of(ReadSide.start(system, reports, readSettings, nodeMetrics.registry()))
+              : Optional.empty();
 
       ServerBinding binding =
           startHttp(
@@ -144,7 +153,8 @@ public final class ReportNode implements AutoCloseable {
               metrics,
               nodeMetrics,
               redis,
-              budgets);
+              budgets,
+              list);
       ClusterMembership.startManagement(system, config, redis);
       redis.ifPresent(
           r ->
@@ -168,7 +178,8 @@ public final class ReportNode implements AutoCloseable {
       PoolMetrics metrics,
       NodeMetrics nodeMetrics,
       Optional<RedisConnections> redis,
-      Budgets budgets)
+      Budgets budgets,
+      Optional<JobList> list)
       throws Exception {
     Config http = reports.getConfig("http");
     long maxBody = http.getBytes("max-body-bytes");
@@ -203,6 +214,7 @@ public final class ReportNode implements AutoCloseable {
         events.routes(),
         new SeedRoutes(jobRoutes).routes(),
         jobRoutes.routes(),
+        new ListRoutes(list).routes(),
         new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, budgets).routes(),
         admin.routes());
   }

@@ -25,6 +25,11 @@ import io.reportcluster.node.job.ReportJob.GetReply;
 import io.reportcluster.node.job.ReportJob.IdempotencyConflict;
 import io.reportcluster.node.job.ReportJob.JobFailed;
 import io.reportcluster.node.job.ReportJob.NotFound;
+import io.reportcluster.node.job.ReportJob.Resumed;
+import io.reportcluster.node.job.ReportJob.Retry;
+import io.reportcluster.node.job.ReportJob.RetryAccepted;
+import io.reportcluster.node.job.ReportJob.RetryRefused;
+import io.reportcluster.node.job.ReportJob.RetryReply;
 import io.reportcluster.node.job.ReportJob.StepCompleted;
 import io.reportcluster.node.job.ReportJob.SubmitReply;
 import io.reportcluster.node.job.ReportJob.Submitted;
@@ -608,6 +613,102 @@ class ReportJobTest {
       assertThat(result.hasNoEvents()).isTrue();
       assertThat(result.replyOfType(CancelRefused.class).job().state()).isEqualTo(outcome);
       pool.expectNoMessage(QUIET);
+    }
+  }
+
+  @Nested
+  @DisplayName("a job retried after a FAILURE")
+  class ARetriedJob {
+    private CommandResultWithReply<Command, Event, State, RetryReply> retry() {
+      return run(Retry::new);
+    }
+
+    /** Step 0 done, step 1 fails after every retry: the job is FAILURE at step 1. */
+    private void givenFailedAtStep1() {
+      givenSubmittedJob(FAST_RETRIES);
+      completeSteps(1);
+      for (int attempt = 1; attempt <= MAX_RETRIES + 1; attempt++) {
+        takeCall(1, attempt).starts().fails(Kind.SERVER_ERROR, "503 overloaded");
+        if (attempt <= MAX_RETRIES) journal.next(AttemptFailed.class);
+      }
+      journal.nextEvents(AttemptFailed.class, JobFailed.class);
+      assertThat(view().state()).isEqualTo(FAILURE);
+    }
+
+    @Test
+    void runsAgainFromItsFailedStepWithAFreshRetryBudgetAndKeepsTheFirstRun() {
+      givenFailedAtStep1();
+
+      var result = retry();
+
+      Resumed resumed = (Resumed) result.events().get(0);
+      assertThat(result.events()).hasSize(1);
+      assertThat(resumed.step()).isEqualTo(1);
+      JobView accepted = result.replyOfType(RetryAccepted.class).job();
+      assertThat(accepted.state()).isEqualTo(STARTED);
+      assertThat(accepted.error()).isNull();
+      assertThat(accepted.finishedAt()).isNull();
+      assertThat(accepted.runs()).hasSize(2);
+      assertThat(accepted.runs().get(0).state()).isEqualTo(FAILURE);
+      assertThat(accepted.runs().get(0).error()).contains("503 overloaded");
+      assertThat(accepted.runs().get(1).state()).isNull();
+      assertThat(accepted.runs().get(1).startedAt()).isEqualTo(resumed.at());
+
+      // The step's attempts go on counting, and it gets max-retries retries again.
+      int first = MAX_RETRIES + 2;
+      for (int attempt = first; attempt < first + MAX_RETRIES; attempt++) {
+        takeCall(1, attempt).starts().fails(Kind.SERVER_ERROR, "503 again");
+        assertThat(journal.next(AttemptFailed.class).nextRetryAt()).isNotNull();
+      }
+      takeCall(1, first + MAX_RETRIES).starts().succeeds(output(1));
+      journal.next(StepCompleted.class);
+      takeCall(SYNTHESIS, 1).starts().succeeds(REPORT);
+      journal.nextEvents(StepCompleted.class, Succeeded.class);
+
+      JobView done = view();
+      assertThat(done.state()).isEqualTo(SUCCESS);
+      assertThat(done.result()).isEqualTo(REPORT);
+      assertThat(done.steps().get(1).attempts()).isEqualTo(first + MAX_RETRIES);
+      assertThat(done.runs()).extracting(r -> r.state()).containsExactly(FAILURE, SUCCESS);
+    }
+
+    @Test
+    void aRecoveredJobKeepsBothRunsAndItsRetriedStep() {
+      givenFailedAtStep1();
+      retry();
+      takeCall(1, MAX_RETRIES + 2);
+
+      State recovered = entity.restart().state();
+
+      assertThat(recovered.isActive()).isTrue();
+      assertThat(recovered.pastRuns()).hasSize(1);
+      assertThat(recovered.steps().get(1).attemptsOnProvider()).isZero();
+      takeCall(1, MAX_RETRIES + 2);
+    }
+
+    @ParameterizedTest
+    @EnumSource(
+        value = JobState.class,
+        names = {"SUCCESS", "REVOKED"})
+    void aJobThatDidNotFailIsNotRetried(JobState outcome) {
+      givenSubmittedJob(SLOW_RETRIES);
+      finishAs(outcome);
+
+      var result = retry();
+
+      assertThat(result.hasNoEvents()).isTrue();
+      assertThat(result.replyOfType(RetryRefused.class).job().state()).isEqualTo(outcome);
+      pool.expectNoMessage(QUIET);
+    }
+
+    @Test
+    void aRunningJobIsNotRetried() {
+      givenSubmittedJob(SLOW_RETRIES);
+
+      var result = retry();
+
+      assertThat(result.hasNoEvents()).isTrue();
+      assertThat(result.replyOfType(RetryRefused.class).job().state()).isEqualTo(PENDING);
     }
   }
 

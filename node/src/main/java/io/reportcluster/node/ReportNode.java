@@ -218,6 +218,7 @@ public final class ReportNode implements AutoCloseable {
     NodeStatsStore.Publishing publishing =
         store.publish(
             () -> metrics.stats(nodeName),
+            () -> metrics.calls(nodeName),
             HttpServer.baseUrl(binding),
             redis.getDuration("node-stats-interval"),
             redis.getDuration("node-stats-ttl"));

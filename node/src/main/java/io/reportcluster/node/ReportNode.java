@@ -8,6 +8,7 @@ import io.reportcluster.node.http.HttpServer;
 import io.reportcluster.node.http.JobRoutes;
 import io.reportcluster.node.http.JsonBody;
 import io.reportcluster.node.http.NodeRoutes;
+import io.reportcluster.node.http.ProviderRoutes;
 import io.reportcluster.node.http.SeedRoutes;
 import io.reportcluster.node.job.JobSettings;
 import io.reportcluster.node.job.Jobs;
@@ -16,6 +17,7 @@ import io.reportcluster.node.job.ReportJob;
 import io.reportcluster.node.llm.DeltaSink;
 import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.llm.ProviderOverview;
 import io.reportcluster.node.llm.budget.BudgetSettings;
 import io.reportcluster.node.llm.budget.Budgets;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
@@ -204,6 +206,7 @@ public final class ReportNode implements AutoCloseable {
         new SeedRoutes(jobRoutes).routes(),
         jobRoutes.routes(),
         new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, budgets).routes(),
+        new ProviderRoutes(new ProviderOverview(providers, budgets)).routes(),
         admin.routes());
   }
 

@@ -9,6 +9,7 @@ import io.reportcluster.node.http.JobRoutes;
 import io.reportcluster.node.http.JsonBody;
 import io.reportcluster.node.http.ListRoutes;
 import io.reportcluster.node.http.NodeRoutes;
+import io.reportcluster.node.http.ProviderRoutes;
 import io.reportcluster.node.http.SeedRoutes;
 import io.reportcluster.node.job.JobSettings;
 import io.reportcluster.node.job.Jobs;
@@ -17,6 +18,7 @@ import io.reportcluster.node.job.ReportJob;
 import io.reportcluster.node.llm.DeltaSink;
 import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.llm.ProviderOverview;
 import io.reportcluster.node.llm.budget.BudgetSettings;
 import io.reportcluster.node.llm.budget.Budgets;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
@@ -216,6 +218,7 @@ public final class ReportNode implements AutoCloseable {
         jobRoutes.routes(),
         new ListRoutes(list).routes(),
         new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, budgets).routes(),
+        new ProviderRoutes(new ProviderOverview(providers, budgets)).routes(),
         admin.routes());
   }
 
@@ -230,6 +233,7 @@ public final class ReportNode implements AutoCloseable {
     NodeStatsStore.Publishing publishing =
         store.publish(
             () -> metrics.stats(nodeName),
+            () -> metrics.calls(nodeName),
             HttpServer.baseUrl(binding),
             redis.getDuration("node-stats-interval"),
             redis.getDuration("node-stats-ttl"));

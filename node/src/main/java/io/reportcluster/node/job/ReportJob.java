@@ -8,6 +8,7 @@ import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmRequest;
+import io.reportcluster.node.metrics.JobMetrics;
 import io.reportcluster.node.mirror.JobMirror;
 import io.reportcluster.node.mirror.JobMirror.Change;
 import io.reportcluster.protocol.Api.JobView;
@@ -262,7 +263,18 @@ public final class ReportJob
       PoolMetrics poolMetrics,
       String nodeName,
       JobMirror mirror,
-      Fallbacks fallbacks) {
+      Fallbacks fallbacks,
+      JobMetrics jobMetrics) {
+
+    public Deps(
+        JobSettings settings,
+        ActorRef<LlmCallerPool.Command> pool,
+        PoolMetrics poolMetrics,
+        String nodeName,
+        JobMirror mirror,
+        Fallbacks fallbacks) {
+      this(settings, pool, poolMetrics, nodeName, mirror, fallbacks, JobMetrics.NONE);
+    }
 
     public Deps(
         JobSettings settings,
@@ -469,6 +481,7 @@ public final class ReportJob
                       jobId,
                       ns.startup(),
                       ns.providers());
+              deps.jobMetrics().submitted(ns.provider());
               dispatch(ns);
               announce(ns, Change.SUBMITTED);
               startMirrorRefresh();
@@ -637,6 +650,7 @@ public final class ReportJob
           .thenRun(
               ns -> {
                 ctx.getLog().debug("job {} step {} done", jobId, s.steps().get(ok.step()).name());
+                stepTimed(s, ok);
                 dispatch(ns);
                 announce(ns, Change.STEP_COMPLETED);
               })
@@ -647,6 +661,7 @@ public final class ReportJob
         .thenRun(
             ns -> {
               ctx.getLog().info("job {} SUCCESS after {} calls", jobId, totalAttempts(ns));
+              stepTimed(s, ok);
               finished(ns, Change.SUCCEEDED);
             })
         .thenNoReply();
@@ -701,6 +716,7 @@ public final class ReportJob
         .thenRun(
             ns -> {
               ctx.getLog().info("job {} RETRY in {} ms: {}", jobId, wait.toMillis(), error);
+              deps.jobMetrics().retried(why.kind());
               scheduleRetry(ns);
               announce(ns, Change.RETRY);
             })
@@ -864,9 +880,17 @@ public final class ReportJob
   }
 
   private void finished(State s, Change change) {
+    Duration took = Duration.between(s.submittedAt(), s.finishedAt());
+    deps.jobMetrics().finished(s.outcome(), s.provider(), took);
     timers.cancel(MirrorRefresh.INSTANCE);
     announce(s, change);
     startIdleTimer();
+  }
+
+  private void stepTimed(State s, CallMessages.CallSucceeded ok) {
+    String provider = ok.provider() == null ? s.providerOf(ok.step()) : ok.provider();
+    Duration took = Duration.between(ok.startedAt(), ok.finishedAt());
+    deps.jobMetrics().stepCompleted(provider, s.steps().get(ok.step()).name(), took);
   }
 
   private void startMirrorRefresh() {

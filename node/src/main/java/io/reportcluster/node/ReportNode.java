@@ -90,6 +90,7 @@ public final class ReportNode implements AutoCloseable {
           LlmCallerPool.Settings.fromConfig(reports.getConfig("llm"));
       PoolMetrics metrics = new PoolMetrics(poolSettings.callers(), poolSettings.queueLimit());
       NodeMetrics nodeMetrics = new NodeMetrics(nodeName, metrics);
+      system.getWhenTerminated().thenRun(nodeMetrics::close);
       Config redisConfig = reports.getConfig("redis");
       Optional<RedisConnections> redis =
           RedisConnections.fromConfig(redisConfig).map(r -> r.startWithin(system));
@@ -122,7 +123,8 @@ public final class ReportNode implements AutoCloseable {
       JobSettings jobSettings = JobSettings.fromConfig(reports);
       ReportJob.init(
           system,
-          new ReportJob.Deps(jobSettings, pool, metrics, nodeName, mirror, nodeMetrics::fallback));
+          new ReportJob.Deps(
+              jobSettings, pool, metrics, nodeName, mirror, nodeMetrics::fallback, nodeMetrics));
       Jobs jobs =
           new Jobs(
               system,
@@ -200,6 +202,7 @@ public final class ReportNode implements AutoCloseable {
         http.getInt("port"),
         http.getDuration("shutdown-deadline"),
         maxBody,
+        nodeMetrics,
         events.routes(),
         new SeedRoutes(jobRoutes).routes(),
         jobRoutes.routes(),

@@ -29,9 +29,12 @@ import java.util.Locale;
  * caller pool, tokens and cost, budgets, fallbacks, the mirror's lag, and the JVM.
  */
 public final class NodeMetrics implements JobMetrics, AutoCloseable {
-  /** Buckets of job and step durations: a step takes seconds, a job with backoffs up to hours. */
+  /**
+   * Buckets of job and step durations: a call takes from a fraction of a second to minutes, a job
+   * with backoffs and budget waits up to hours.
+   */
   private static final Duration[] JOB_BUCKETS =
-      seconds(0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200);
+      seconds(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200);
 
   /** Buckets of HTTP request durations (an SSE response is timed to its head). */
   private static final Duration[] HTTP_BUCKETS =

@@ -96,6 +96,7 @@ public final class ReportNode implements AutoCloseable {
           LlmCallerPool.Settings.fromConfig(reports.getConfig("llm"));
       PoolMetrics metrics = new PoolMetrics(poolSettings.callers(), poolSettings.queueLimit());
       NodeMetrics nodeMetrics = new NodeMetrics(nodeName, metrics);
+      system.getWhenTerminated().thenRun(nodeMetrics::close);
       Config redisConfig = reports.getConfig("redis");
       Optional<RedisConnections> redis =
           RedisConnections.fromConfig(redisConfig).map(r -> r.startWithin(system));
@@ -128,7 +129,8 @@ public final class ReportNode implements AutoCloseable {
       JobSettings jobSettings = JobSettings.fromConfig(reports);
       ReportJob.init(
           system,
-          new ReportJob.Deps(jobSettings, pool, metrics, nodeName, mirror, nodeMetrics::fallback));
+          new ReportJob.Deps(
+              jobSettings, pool, metrics, nodeName, mirror, nodeMetrics::fallback, nodeMetrics));
       Jobs jobs =
           new Jobs(
               system,
@@ -213,6 +215,7 @@ public final class ReportNode implements AutoCloseable {
         http.getInt("port"),
         http.getDuration("shutdown-deadline"),
         maxBody,
+        nodeMetrics,
         events.routes(),
         new SeedRoutes(jobRoutes).routes(),
         jobRoutes.routes(),

@@ -7,6 +7,7 @@ import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmRequest;
+import io.reportcluster.node.metrics.JobMetrics;
 import io.reportcluster.node.mirror.JobMirror;
 import io.reportcluster.node.mirror.JobMirror.Change;
 import io.reportcluster.protocol.Api.JobView;
@@ -283,7 +284,18 @@ public final class ReportJob
       PoolMetrics poolMetrics,
       String nodeName,
       JobMirror mirror,
-      Fallbacks fallbacks) {
+      Fallbacks fallbacks,
+      JobMetrics jobMetrics) {
+
+    public Deps(
+        JobSettings settings,
+        ActorRef<LlmCallerPool.Command> pool,
+        PoolMetrics poolMetrics,
+        String nodeName,
+        JobMirror mirror,
+        Fallbacks fallbacks) {
+      this(settings, pool, poolMetrics, nodeName, mirror, fallbacks, JobMetrics.NONE);
+    }
 
     public Deps(
         JobSettings settings,
@@ -498,6 +510,7 @@ public final class ReportJob
                       jobId,
                       ns.startup(),
                       ns.providers());
+              deps.jobMetrics().submitted(ns.provider());
               dispatch(ns);
               announce(ns, Change.SUBMITTED);
               startMirrorRefresh();
@@ -687,6 +700,7 @@ public final class ReportJob
           .thenRun(
               ns -> {
                 ctx.getLog().debug("job {} step {} done", jobId, s.steps().get(ok.step()).name());
+                stepTimed(s, ok);
                 dispatch(ns);
                 announce(ns, Change.STEP_COMPLETED);
               })
@@ -697,6 +711,7 @@ public final class ReportJob
         .thenRun(
             ns -> {
               ctx.getLog().info("job {} SUCCESS after {} calls", jobId, JobViews.totalAttempts(ns));
+              stepTimed(s, ok);
               finished(ns, Change.SUCCEEDED);
             })
         .thenNoReply();
@@ -751,6 +766,7 @@ public final class ReportJob
         .thenRun(
             ns -> {
               ctx.getLog().info("job {} RETRY in {} ms: {}", jobId, wait.toMillis(), error);
+              deps.jobMetrics().retried(why.kind());
               scheduleRetry(ns);
               announce(ns, Change.RETRY);
             })
@@ -915,9 +931,17 @@ public final class ReportJob
   }
 
   private void finished(State s, Change change) {
+    Duration took = Duration.between(s.submittedAt(), s.finishedAt());
+    deps.jobMetrics().finished(s.outcome(), s.provider(), took);
     timers.cancel(MirrorRefresh.INSTANCE);
     announce(s, change);
     startIdleTimer();
+  }
+
+  private void stepTimed(State s, CallMessages.CallSucceeded ok) {
+    String provider = ok.provider() == null ? s.providerOf(ok.step()) : ok.provider();
+    Duration took = Duration.between(ok.startedAt(), ok.finishedAt());
+    deps.jobMetrics().stepCompleted(provider, s.steps().get(ok.step()).name(), took);
   }
 
   private void startMirrorRefresh() {

@@ -43,6 +43,8 @@ import io.reportcluster.node.llm.provider.LlmAnswer.FinishReason;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmCallException.Kind;
 import io.reportcluster.node.llm.provider.LlmRequest;
+import io.reportcluster.node.metrics.JobMetrics;
+import io.reportcluster.node.mirror.JobMirror;
 import io.reportcluster.node.testkit.Await;
 import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.Api.StepView;
@@ -156,6 +158,9 @@ class ReportJobTest {
 
   /** The node's pool figures that admission reads; the queue limit is set per test. */
   private PoolMetrics poolMetrics = new PoolMetrics(4, 1000);
+
+  /** What the job told the metrics, in order. */
+  private final RecordedMetrics metrics = new RecordedMetrics();
 
   private EventSourcedBehaviorTestKit<Command, Event, State> entity;
   private Journal journal;
@@ -875,6 +880,94 @@ class ReportJobTest {
   }
 
   @Nested
+  @DisplayName("metrics: counted once per persisted fact, never again on replay")
+  class Metrics {
+    @Test
+    @DisplayName(
+        "a job counts its submit, each completed step, each retry and its end; a repeated submit"
+            + " and a restart count nothing")
+    void aJobIsCountedOnceAndNotAgainWhenItRecovers() {
+      givenSubmittedJob(FAST_RETRIES);
+      assertThat(submit(STARTUP, PROVIDER).replyOfType(Accepted.class).created()).isFalse();
+      completeSteps(1);
+      takeCall(1, 1).starts().fails(Kind.RATE_LIMITED, "429 slow down");
+      journal.next(AttemptFailed.class);
+      takeCall(1, 2).starts().succeeds(output(1));
+      journal.next(StepCompleted.class);
+      Caller last = takeCall(SYNTHESIS, 1).starts().succeeds(REPORT);
+      journal.nextEvents(StepCompleted.class, Succeeded.class);
+
+      JobView done = view();
+      List<String> expected =
+          List.of(
+              "submitted simulated",
+              "step simulated market",
+              "retried RATE_LIMITED",
+              "step simulated team",
+              "step simulated synthesis",
+              "finished SUCCESS simulated "
+                  + Duration.between(done.submittedAt(), last.finishedAt).toMillis()
+                  + " ms");
+      Await.until(DEADLINE, "the job's end is counted", () -> metrics.size() == expected.size());
+      assertThat(metrics.all()).containsExactlyElementsOf(expected);
+
+      entity.restart();
+      assertThat(view().state()).isEqualTo(SUCCESS);
+      assertThat(metrics.all()).as("nothing counted on replay").containsExactlyElementsOf(expected);
+    }
+
+    @ParameterizedTest
+    @EnumSource(
+        value = JobState.class,
+        names = {"FAILURE", "REVOKED"})
+    @DisplayName("a job that fails or is cancelled is counted as finished in that state")
+    void aFailedOrCancelledJobIsCountedInItsState(JobState outcome) {
+      givenSubmittedJob(FAST_RETRIES);
+      finishAs(outcome);
+      Await.until(DEADLINE, "the job's end is counted", () -> metrics.size() == 2);
+      assertThat(metrics.all()).hasSize(2).first().isEqualTo("submitted simulated");
+      assertThat(metrics.all().get(1)).startsWith("finished " + outcome + " simulated ");
+
+      entity.restart();
+      assertThat(view().state()).isEqualTo(outcome);
+      assertThat(metrics.all()).hasSize(2);
+    }
+  }
+
+  /** Job metrics as lines of text, e.g. "step simulated market". */
+  private static final class RecordedMetrics implements JobMetrics {
+    private final List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @Override
+    public void submitted(String provider) {
+      lines.add("submitted " + provider);
+    }
+
+    @Override
+    public void finished(JobState outcome, String provider, Duration sinceSubmitted) {
+      lines.add("finished " + outcome + " " + provider + " " + sinceSubmitted.toMillis() + " ms");
+    }
+
+    @Override
+    public void stepCompleted(String provider, String step, Duration took) {
+      lines.add("step " + provider + " " + step + (took.isNegative() ? " took < 0" : ""));
+    }
+
+    @Override
+    public void retried(Kind reason) {
+      lines.add("retried " + reason);
+    }
+
+    int size() {
+      return lines.size();
+    }
+
+    List<String> all() {
+      return List.copyOf(lines);
+    }
+  }
+
+  @Nested
   class OlderEvents {
     /** StepCompleted as it was journaled before steps recorded provider, model and usage. */
     record StepCompletedBeforeUsage(
@@ -1048,7 +1141,16 @@ class ReportJobTest {
         EventSourcedBehaviorTestKit.create(
             kit.system(),
             ReportJob.create(
-                jobId, shard.ref(), new ReportJob.Deps(settings, pool.ref(), poolMetrics, NODE)),
+                jobId,
+                shard.ref(),
+                new ReportJob.Deps(
+                    settings,
+                    pool.ref(),
+                    poolMetrics,
+                    NODE,
+                    JobMirror.NONE,
+                    ReportJob.Fallbacks.NONE,
+                    metrics)),
             EventSourcedBehaviorTestKit.enabledSerializationSettings());
     journal = new Journal(PersistenceId.of(ReportJob.TYPE_KEY.name(), jobId).id());
     // The entity recovers at once, finds nothing and asks to leave (under sharding, a Submit

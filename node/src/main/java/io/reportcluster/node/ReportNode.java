@@ -2,9 +2,11 @@ package io.reportcluster.node;
 
 import com.typesafe.config.Config;
 import io.reportcluster.node.cluster.ClusterMembership;
+import io.reportcluster.node.cluster.ClusterTls;
 import io.reportcluster.node.http.AdminRoutes;
 import io.reportcluster.node.http.EventRoutes;
 import io.reportcluster.node.http.HttpServer;
+import io.reportcluster.node.http.HttpTls;
 import io.reportcluster.node.http.JobRoutes;
 import io.reportcluster.node.http.JsonBody;
 import io.reportcluster.node.http.ListRoutes;
@@ -55,13 +57,19 @@ public final class ReportNode implements AutoCloseable {
 
   private final ActorSystem<Void> system;
   private final ServerBinding binding;
+  private final String baseUrl;
   private final PoolMetrics metrics;
   private final String nodeName;
 
   private ReportNode(
-      ActorSystem<Void> system, ServerBinding binding, PoolMetrics metrics, String nodeName) {
+      ActorSystem<Void> system,
+      ServerBinding binding,
+      String baseUrl,
+      PoolMetrics metrics,
+      String nodeName) {
     this.system = system;
     this.binding = binding;
+    this.baseUrl = baseUrl;
     this.metrics = metrics;
     this.nodeName = nodeName;
   }
@@ -82,7 +90,7 @@ public final class ReportNode implements AutoCloseable {
    */
   public static ReportNode start(
       Config configured, Function<ActorSystem<?>, ProviderRegistry> makeProviders) {
-    Config config = ClusterMembership.withFixedManagementPort(configured);
+    Config config = ClusterTls.apply(ClusterMembership.withFixedManagementPort(configured));
     Config reports = config.getConfig("reports");
     JournalSchema.createIfMissing(reports.getConfig("db"));
 
@@ -159,12 +167,14 @@ public final class ReportNode implements AutoCloseable {
               redis,
               budgets,
               list);
+      String baseUrl =
+          HttpServer.baseUrl(binding, HttpTls.fromConfig(reports.getConfig("http.tls")));
       ClusterMembership.startManagement(system, config, redis);
       redis.ifPresent(
           r ->
               publishNodeStats(
-                  system, redisConfig, new NodeStatsStore(r), nodeName, metrics, binding));
-      return new ReportNode(system, binding, metrics, nodeName);
+                  system, redisConfig, new NodeStatsStore(r), nodeName, metrics, baseUrl));
+      return new ReportNode(system, binding, baseUrl, metrics, nodeName);
     } catch (Exception e) {
       system.terminate();
       throw new IllegalStateException("node failed to start: " + e.getMessage(), e);
@@ -213,6 +223,7 @@ public final class ReportNode implements AutoCloseable {
         system,
         http.getString("host"),
         http.getInt("port"),
+        HttpTls.fromConfig(http.getConfig("tls")),
         http.getDuration("shutdown-deadline"),
         maxBody,
         nodeMetrics,
@@ -232,12 +243,12 @@ public final class ReportNode implements AutoCloseable {
       NodeStatsStore store,
       String nodeName,
       PoolMetrics metrics,
-      ServerBinding binding) {
+      String baseUrl) {
     NodeStatsStore.Publishing publishing =
         store.publish(
             () -> metrics.stats(nodeName),
             () -> metrics.calls(nodeName),
-            HttpServer.baseUrl(binding),
+            baseUrl,
             redis.getDuration("node-stats-interval"),
             redis.getDuration("node-stats-ttl"));
     CoordinatedShutdown.get(system)
@@ -266,8 +277,9 @@ public final class ReportNode implements AutoCloseable {
     return binding.localAddress();
   }
 
+  /** http://host:port, or https://... when the API speaks TLS. */
   public String baseUrl() {
-    return HttpServer.baseUrl(binding);
+    return baseUrl;
   }
 
   public PoolMetrics metrics() {

@@ -4,10 +4,13 @@ import io.reportcluster.node.metrics.NodeMetrics;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
+import org.apache.pekko.http.javadsl.HttpsConnectionContext;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
@@ -23,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * The node's HTTP server: its routes behind one JSON error policy, every answer timed by route
  * ({@code http_server_requests_seconds}), bound on {@code reports.http.host:port}, and unbound
  * through Coordinated Shutdown (stop accepting, let requests in flight finish for up to {@code
- * reports.http.shutdown-deadline}, then close).
+ * reports.http.shutdown-deadline}, then close). With {@code reports.http.tls} on it speaks only
+ * HTTPS ({@link HttpTls}).
  */
 public final class HttpServer extends AllDirectives {
   private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
@@ -41,24 +45,27 @@ public final class HttpServer extends AllDirectives {
       ActorSystem<?> system,
       String host,
       int port,
+      HttpTls tls,
       Duration shutdownDeadline,
       long maxBodyBytes,
       NodeMetrics metrics,
       Route... routes)
       throws Exception {
     HttpServer server = new HttpServer(maxBodyBytes, metrics);
-    return Http.get(system)
-        .newServerAt(host, port)
+    ServerBuilder builder = Http.get(system).newServerAt(host, port);
+    Optional<HttpsConnectionContext> https = tls.serverContext();
+    if (https.isPresent()) builder = builder.enableHttps(https.get());
+    return builder
         .bind(server.timed(server.withErrorPolicy(routes)))
         .toCompletableFuture()
         .get(30, TimeUnit.SECONDS)
         .addToCoordinatedShutdown(shutdownDeadline, system);
   }
 
-  /** The base URL a client reaches a bound server at. */
-  public static String baseUrl(ServerBinding binding) {
+  /** The base URL a client reaches a bound server at: https when {@code tls} is on. */
+  public static String baseUrl(ServerBinding binding, HttpTls tls) {
     InetSocketAddress address = binding.localAddress();
-    return "http://" + address.getHostString() + ":" + address.getPort();
+    return tls.scheme() + "://" + address.getHostString() + ":" + address.getPort();
   }
 
   /**

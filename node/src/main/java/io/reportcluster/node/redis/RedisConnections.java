@@ -1,6 +1,7 @@
 package io.reportcluster.node.redis;
 
 import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -48,6 +49,11 @@ public final class RedisConnections implements AutoCloseable {
   private final ClientResources resources;
   private final RedisClient client;
   private final RedisURI uri;
+
+  /** The URL without user and password: the only form of it that logs and errors show. */
+  private final String where;
+
+  private final String url;
   private final RedisKeys keys;
   private final Duration retryInterval;
   private final ScheduledExecutorService scheduler =
@@ -64,6 +70,10 @@ public final class RedisConnections implements AutoCloseable {
   private final List<Consumer<String>> eventListeners = new CopyOnWriteArrayList<>();
   private final List<Runnable> tickListeners = new CopyOnWriteArrayList<>();
   private volatile boolean wasUp;
+
+  /** The reason last logged for a connection that failed, so a lasting one is logged once. */
+  private volatile String lastFailure;
+
   private volatile boolean closed;
 
   /**
@@ -75,6 +85,7 @@ public final class RedisConnections implements AutoCloseable {
     return Optional.of(
         new RedisConnections(
             redis.getString("url"),
+            RedisTls.fromConfig(redis.getConfig("tls")),
             new RedisKeys(redis.getString("prefix")),
             redis.getDuration("command-timeout"),
             redis.getDuration("health-interval")));
@@ -82,7 +93,18 @@ public final class RedisConnections implements AutoCloseable {
 
   public RedisConnections(
       String url, RedisKeys keys, Duration commandTimeout, Duration retryInterval) {
-    this.uri = RedisURI.create(url);
+    this(url, RedisTls.DEFAULT, keys, commandTimeout, retryInterval);
+  }
+
+  /**
+   * Connections to {@code url} ({@code redis://} or {@code rediss://}, with or without user and
+   * password), a {@code rediss://} server checked against {@code tls}.
+   */
+  public RedisConnections(
+      String url, RedisTls tls, RedisKeys keys, Duration commandTimeout, Duration retryInterval) {
+    this.url = url;
+    this.where = RedisUrls.withoutCredentials(url);
+    this.uri = parse(url, where);
     this.keys = keys;
     this.retryInterval = retryInterval;
     // Lettuce's default reconnect backoff doubles up to 30 s: after a long outage the node would
@@ -90,14 +112,31 @@ public final class RedisConnections implements AutoCloseable {
     this.resources =
         ClientResources.builder().reconnectDelay(Delay.constant(retryInterval)).build();
     this.client = RedisClient.create(resources);
-    client.setOptions(
+    ClientOptions.Builder options =
         ClientOptions.builder()
             .autoReconnect(true)
             // During an outage a command fails at once: the caller records what it must repair.
             .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
             .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
-            .socketOptions(SocketOptions.builder().connectTimeout(commandTimeout).build())
-            .build());
+            .socketOptions(SocketOptions.builder().connectTimeout(commandTimeout).build());
+    tls.sslOptions().ifPresent(options::sslOptions);
+    client.setOptions(options.build());
+  }
+
+  /** Lettuce's reading of the URL; its complaint about a bad one never repeats the password. */
+  private static RedisURI parse(String url, String where) {
+    try {
+      return RedisURI.create(url);
+    } catch (RuntimeException e) {
+      throw new ConfigException.BadValue(
+          "reports.redis.url",
+          "not a Redis URL: " + where + " (" + e.getClass().getSimpleName() + ")");
+    }
+  }
+
+  /** The URL as logs may show it: without user and password. */
+  public String where() {
+    return where;
   }
 
   /**
@@ -179,11 +218,11 @@ public final class RedisConnections implements AutoCloseable {
     connectMissing();
     boolean up = isUp();
     if (up && !wasUp) {
-      log.info("Redis at {} is reachable", uri.getHost() + ":" + uri.getPort());
+      log.info("Redis at {} is reachable", where);
+      lastFailure = null;
     } else if (!up && wasUp) {
       log.warn(
-          "Redis at {} is unreachable: status mirror and live events degraded, jobs go on",
-          uri.getHost() + ":" + uri.getPort());
+          "Redis at {} is unreachable: status mirror and live events degraded, jobs go on", where);
     }
     wasUp = up;
     if (up) tickListeners.forEach(RedisConnections::runQuietly);
@@ -203,7 +242,7 @@ public final class RedisConnections implements AutoCloseable {
       try {
         commands.set(client.connect(StringCodec.UTF8, uri));
       } catch (RuntimeException e) {
-        log.debug("Redis not reachable yet: {}", e.getMessage());
+        connectionFailed(e);
         return;
       }
     }
@@ -221,9 +260,33 @@ public final class RedisConnections implements AutoCloseable {
         ps.async().subscribe(keys.eventsChannel());
         pubSub.set(ps);
       } catch (RuntimeException e) {
-        log.debug("Redis pub/sub not reachable yet: {}", e.getMessage());
+        log.debug("Redis pub/sub at {} not reachable yet: {}", where, reason(e));
       }
     }
+  }
+
+  /**
+   * A connection that cannot be made: a refused password, a certificate that does not check out or
+   * a server that is down is logged once, at WARN (an operator must act on the first two), then at
+   * DEBUG while it lasts.
+   */
+  private void connectionFailed(RuntimeException e) {
+    String reason = reason(e);
+    if (reason.equals(lastFailure)) {
+      log.debug("Redis at {} not reachable yet: {}", where, reason);
+    } else {
+      log.warn("Redis at {} cannot be used yet (retried every health check): {}", where, reason);
+      lastFailure = reason;
+    }
+  }
+
+  /** What went wrong, from the innermost cause (WRONGPASS, a PKIX failure), password masked. */
+  private String reason(Throwable e) {
+    Throwable inner = e;
+    while (inner.getCause() != null && inner.getCause() != inner) inner = inner.getCause();
+    String message =
+        inner.getMessage() == null ? inner.getClass().getSimpleName() : inner.getMessage();
+    return RedisUrls.scrub(message, url);
   }
 
   @Override

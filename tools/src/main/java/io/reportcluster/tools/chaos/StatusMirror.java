@@ -8,6 +8,7 @@ import io.lettuce.core.api.async.RedisAsyncCommands;
 import io.lettuce.core.pubsub.RedisPubSubAdapter;
 import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
 import io.reportcluster.node.redis.RedisKeys;
+import io.reportcluster.node.redis.RedisUrls;
 import io.reportcluster.protocol.JobState;
 import io.reportcluster.protocol.LiveEvent;
 import io.reportcluster.tools.ProtocolJson;
@@ -72,7 +73,11 @@ final class StatusMirror {
       live.sync().subscribe(keys.eventsChannel());
       return new StatusMirror(keys, redis);
     } catch (RuntimeException e) {
-      throw new Fatal("cannot connect to Redis at " + url + ": " + e.getMessage());
+      throw new Fatal(
+          "cannot connect to Redis at "
+              + RedisUrls.withoutCredentials(url)
+              + ": "
+              + RedisUrls.scrub(e.getMessage(), url));
     }
   }
 

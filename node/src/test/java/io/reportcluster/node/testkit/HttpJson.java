@@ -9,6 +9,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
+import javax.net.ssl.SSLContext;
 
 /** A small real HTTP client for tests: every call goes over loopback to a running node. */
 public final class HttpJson {
@@ -20,12 +21,19 @@ public final class HttpJson {
   }
 
   private static final ObjectMapper MAPPER = new ObjectMapper();
-  private final HttpClient client =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient client;
   private final String baseUrl;
 
   public HttpJson(String baseUrl) {
     this.baseUrl = baseUrl;
+    this.client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  }
+
+  /** A client for an HTTPS node, trusting what {@code ssl} trusts (a test CA). */
+  public HttpJson(String baseUrl, SSLContext ssl) {
+    this.baseUrl = baseUrl;
+    this.client =
+        HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).sslContext(ssl).build();
   }
 
   public Reply get(String path) {

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import javax.net.ssl.SSLContext;
 
 /**
  * Node processes of one cluster ({@code config/local-cluster.conf}, as operators run it), joined
@@ -19,14 +20,20 @@ public final class NodeCluster implements AutoCloseable {
   private final Map<String, String> props;
   private final Map<String, String> env;
   private final String seed;
+  private final SSLContext trust;
   private final List<NodeProcess> nodes = new ArrayList<>();
 
   private NodeCluster(
-      TestDatabase db, Map<String, String> props, Map<String, String> env, String seed) {
+      TestDatabase db,
+      Map<String, String> props,
+      Map<String, String> env,
+      String seed,
+      SSLContext trust) {
     this.db = db;
     this.props = props;
     this.env = env;
     this.seed = seed;
+    this.trust = trust;
   }
 
   /**
@@ -38,6 +45,19 @@ public final class NodeCluster implements AutoCloseable {
    */
   public static NodeCluster start(
       int size, TestDatabase db, Map<String, String> props, Map<String, String> env) {
+    return start(size, db, props, env, null);
+  }
+
+  /**
+   * The same for nodes whose API speaks HTTPS ({@code reports.http.tls.enabled = on} among {@code
+   * props}), reached by clients trusting what {@code trust} trusts (null: plain HTTP).
+   */
+  public static NodeCluster start(
+      int size,
+      TestDatabase db,
+      Map<String, String> props,
+      Map<String, String> env,
+      SSLContext trust) {
     Map<String, String> withJit = new HashMap<>(env);
     // C1 only: nodes start on less CPU (two of them on two cores: Up in ~8 s instead of ~14), and
     // what the tests then run on them is light.
@@ -45,7 +65,8 @@ public final class NodeCluster implements AutoCloseable {
     // Per node: HTTP, remoting and management ports, all chosen at once so that none repeats.
     List<Integer> ports = FreePorts.pick(3 * size);
     NodeCluster cluster =
-        new NodeCluster(db, props, withJit, "pekko://reportcluster@127.0.0.1:" + ports.get(1));
+        new NodeCluster(
+            db, props, withJit, "pekko://reportcluster@127.0.0.1:" + ports.get(1), trust);
     try {
       for (int i = 0; i < size; i++) cluster.launch(ports.subList(3 * i, 3 * i + 3));
       cluster.awaitUp(Duration.ofSeconds(90));
@@ -114,10 +135,15 @@ public final class NodeCluster implements AutoCloseable {
         () -> {
           for (NodeProcess n : nodes) {
             if (!n.isAlive()) throw new AssertionError(n.name() + " died; log: " + n.log());
-            if (upMembers(new HttpJson(n.baseUrl())) != nodes.size()) return false;
+            if (upMembers(http(n)) != nodes.size()) return false;
           }
           return true;
         });
+  }
+
+  /** A client of {@code node}'s API (over HTTPS, trusting the cluster's CA, when it speaks it). */
+  public HttpJson http(NodeProcess node) {
+    return trust == null ? new HttpJson(node.baseUrl()) : new HttpJson(node.baseUrl(), trust);
   }
 
   private List<String> logs() {

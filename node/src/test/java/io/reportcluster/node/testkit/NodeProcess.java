@@ -20,13 +20,16 @@ public final class NodeProcess implements AutoCloseable {
   private final int httpPort;
   private final int remotePort;
   private final Path log;
+  private final String scheme;
 
-  private NodeProcess(String name, Process process, int httpPort, int remotePort, Path log) {
+  private NodeProcess(
+      String name, Process process, int httpPort, int remotePort, Path log, String scheme) {
     this.name = name;
     this.process = process;
     this.httpPort = httpPort;
     this.remotePort = remotePort;
     this.log = log;
+    this.scheme = scheme;
   }
 
   /**
@@ -83,15 +86,20 @@ public final class NodeProcess implements AutoCloseable {
         new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
     builder.environment().putAll(env);
     Process p = builder.start();
-    return new NodeProcess(name, p, httpPort, remotePort, log);
+    // A node started with reports.http.tls.enabled (property or environment) speaks HTTPS.
+    boolean https =
+        "on".equals(props.get("reports.http.tls.enabled"))
+            || "on".equals(env.get("REPORTS_HTTP_TLS"));
+    return new NodeProcess(name, p, httpPort, remotePort, log, https ? "https" : "http");
   }
 
   public String name() {
     return name;
   }
 
+  /** http://127.0.0.1:port, or https://... for a node started with HTTPS on. */
   public String baseUrl() {
-    return "http://127.0.0.1:" + httpPort;
+    return scheme + "://127.0.0.1:" + httpPort;
   }
 
   public String address() {

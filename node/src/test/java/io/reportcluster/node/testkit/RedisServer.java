@@ -13,14 +13,17 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
 
 /**
  * A private, throw-away redis-server for one test: started as a child process on a free port, with
  * no persistence at all (so a restart comes back EMPTY), killed with SIGKILL to simulate an outage,
  * and restarted on the same port. Only this process is ever killed; the machine's shared Redis is
- * never touched. A JVM shutdown hook kills it if the test JVM dies first.
+ * never touched. A JVM shutdown hook kills it if the test JVM dies first. {@link #startTls} starts
+ * one that speaks only TLS and admits only an ACL user with a password.
  */
 public final class RedisServer implements AutoCloseable {
   public static final String BINARY =
@@ -29,11 +32,26 @@ public final class RedisServer implements AutoCloseable {
   private final int port;
   private final Path dir;
   private final Thread shutdownHook;
+
+  /** Options after the data-less defaults: TLS and ACL users, or none. */
+  private final List<String> extra;
+
+  /** Null for plain TCP; else the client context that trusts the server's CA. */
+  private final SSLContext tls;
+
+  private final String userInfo;
   private volatile Process process;
 
   private RedisServer(int port, Path dir) {
+    this(port, dir, List.of(), null, "");
+  }
+
+  private RedisServer(int port, Path dir, List<String> extra, SSLContext tls, String userInfo) {
     this.port = port;
     this.dir = dir;
+    this.extra = extra;
+    this.tls = tls;
+    this.userInfo = userInfo;
     this.shutdownHook = new Thread(this::kill, "redis-server-" + port + "-killer");
     Runtime.getRuntime().addShutdownHook(shutdownHook);
   }
@@ -49,12 +67,55 @@ public final class RedisServer implements AutoCloseable {
     }
   }
 
+  /**
+   * A redis-server that speaks only TLS (its certificate signed by {@code ca}, for 127.0.0.1) and
+   * admits only the ACL user {@code user} with {@code password} (the default user is off). Clients
+   * need no certificate of their own.
+   */
+  public static RedisServer startTls(TestCertificates ca, String user, String password) {
+    try {
+      Path dir = Files.createTempDirectory("rc-test-redis-tls-");
+      TestCertificates.Issued cert = ca.issue("redis-" + dir.getFileName());
+      List<String> extra =
+          List.of(
+              "--port",
+              "0",
+              "--tls-port",
+              "PORT",
+              "--tls-cert-file",
+              cert.certPem().toString(),
+              "--tls-key-file",
+              cert.keyPem().toString(),
+              "--tls-ca-cert-file",
+              ca.caPem().toString(),
+              "--tls-auth-clients",
+              "no",
+              "--user",
+              "default",
+              "off",
+              "--user",
+              user,
+              "on",
+              ">" + password,
+              "~*",
+              "&*",
+              "+@all");
+      RedisServer server =
+          new RedisServer(freePort(), dir, extra, ca.clientContext(), user + ":" + password + "@");
+      server.startProcess();
+      return server;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   public int port() {
     return port;
   }
 
+  /** redis://127.0.0.1:port, or rediss://user:password@127.0.0.1:port for a TLS server. */
   public String url() {
-    return "redis://127.0.0.1:" + port;
+    return (tls == null ? "redis://" : "rediss://") + userInfo + "127.0.0.1:" + port;
   }
 
   public long pid() {
@@ -88,22 +149,26 @@ public final class RedisServer implements AutoCloseable {
 
   private void startProcess() {
     File log = dir.resolve("redis.log").toFile();
+    List<String> cmd =
+        new ArrayList<>(
+            List.of(
+                BINARY,
+                "--port",
+                Integer.toString(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--dir",
+                dir.toString()));
+    // Later options win: a TLS server moves the plain port to 0 (none) and serves TLS on ours.
+    for (String arg : extra) cmd.add(arg.equals("PORT") ? Integer.toString(port) : arg);
     ProcessBuilder pb =
-        new ProcessBuilder(
-                List.of(
-                    BINARY,
-                    "--port",
-                    Integer.toString(port),
-                    "--bind",
-                    "127.0.0.1",
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--daemonize",
-                    "no",
-                    "--dir",
-                    dir.toString()))
+        new ProcessBuilder(cmd)
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.appendTo(log));
     try {
@@ -127,9 +192,12 @@ public final class RedisServer implements AutoCloseable {
     }
   }
 
-  /** True when a redis-server answers PING on the port. */
+  /**
+   * True when a redis-server answers PING on the port (over TLS for a TLS server, where "NOAUTH"
+   * counts as an answer: it needs a password, and it is up).
+   */
   private boolean ping() {
-    try (Socket s = new Socket()) {
+    try (Socket s = tls == null ? new Socket() : tls.getSocketFactory().createSocket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 200);
       s.setSoTimeout(500);
       OutputStream out = s.getOutputStream();
@@ -138,7 +206,7 @@ public final class RedisServer implements AutoCloseable {
       String line =
           new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII))
               .readLine();
-      return "+PONG".equals(line);
+      return "+PONG".equals(line) || (line != null && line.startsWith("-NOAUTH"));
     } catch (IOException e) {
       return false;
     }

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executor;
+import javax.net.ssl.SSLContext;
 
 /**
  * The tools' one HTTP client for a reportcluster service: submit a job, read JSON. HTTP/1.1 (the
@@ -35,6 +36,16 @@ public final class ServiceClient {
   /** A client that runs its exchanges on {@code executor} (daemon threads let the JVM exit). */
   public static ServiceClient create(Duration connectTimeout, Executor executor) {
     return new ServiceClient(builder(connectTimeout).executor(executor).build());
+  }
+
+  /**
+   * The same for an HTTPS service whose certificate chains to a CA that {@code tls} trusts (see
+   * {@link TrustStores}); null: the JVM's default CAs.
+   */
+  public static ServiceClient create(Duration connectTimeout, Executor executor, SSLContext tls) {
+    HttpClient.Builder b = builder(connectTimeout).executor(executor);
+    if (tls != null) b.sslContext(tls);
+    return new ServiceClient(b.build());
   }
 
   private static HttpClient.Builder builder(Duration connectTimeout) {

@@ -85,7 +85,7 @@ public final class LoadGen {
     // Daemon threads: the JVM must be able to exit even if a request is stuck past the deadline.
     this.httpExecutor =
         Executors.newFixedThreadPool(opts.concurrency, daemonThreads("loadgen-http"));
-    this.http = ServiceClient.create(REQUEST_TIMEOUT, httpExecutor);
+    this.http = ServiceClient.create(REQUEST_TIMEOUT, httpExecutor, opts.tls);
     this.jobs = new LoadJob[opts.jobs];
     for (int i = 0; i < jobs.length; i++) jobs[i] = new LoadJob(i + 1);
     this.open = new AtomicInteger(opts.jobs);

@@ -3,10 +3,13 @@ package io.reportcluster.tools.loadgen;
 import io.reportcluster.tools.cli.Cli;
 import io.reportcluster.tools.cli.CommandLine;
 import io.reportcluster.tools.cli.UsageException;
+import io.reportcluster.tools.http.TrustStores;
+import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import javax.net.ssl.SSLContext;
 
 /** The options of {@code ops/loadgen}, and its help. */
 final class LoadGenOptions implements Cli.Options {
@@ -23,6 +26,9 @@ final class LoadGenOptions implements Cli.Options {
               "",
               "Options:",
               "  --url URL             service base URL (default http://127.0.0.1:8080)",
+              "  --trust-store FILE    for an https:// URL: trust the CA certificates in FILE (PEM,",
+              "                        or PKCS12 if named *.p12 / *.pfx) instead of the JVM's CAs",
+              "  --trust-store-password P   password of a PKCS12 trust store (default none)",
               "  --jobs N              number of jobs to submit (default 30)",
               "  --concurrency C       concurrent clients, for submitting and polling (default 4)",
               "  --deadline SECONDS    overall time limit from the first submit (default 600)",
@@ -64,6 +70,14 @@ final class LoadGenOptions implements Cli.Options {
   /** Where to write the accepted jobs' ids (--job-ids); null: nowhere. */
   Path jobIdsFile;
 
+  /** CA certificates an https:// service is checked against (--trust-store); null: the JVM's. */
+  Path trustStore;
+
+  String trustStorePassword = "";
+
+  /** The TLS client context read from --trust-store; null: the JVM's default. */
+  SSLContext tls;
+
   boolean submitOnly;
   boolean seedApi;
   boolean quiet;
@@ -92,6 +106,8 @@ final class LoadGenOptions implements Cli.Options {
         case "--provider" -> o.provider = args.value();
         case "--providers" -> o.providers = names(args.value());
         case "--job-ids" -> o.jobIdsFile = Path.of(args.value());
+        case "--trust-store" -> o.trustStore = Path.of(args.value());
+        case "--trust-store-password" -> o.trustStorePassword = args.value();
         default -> throw args.unknown();
       }
     }
@@ -108,6 +124,15 @@ final class LoadGenOptions implements Cli.Options {
       throw new UsageException("--url must be an http:// or https:// URL, got '" + o.url + "'");
     }
     if (o.startup.isEmpty()) throw new UsageException("--startup must not be empty");
+    if (o.trustStore != null) {
+      if (!o.url.startsWith("https://"))
+        throw new UsageException("--trust-store is for an https:// --url");
+      try {
+        o.tls = TrustStores.trusting(o.trustStore, o.trustStorePassword);
+      } catch (IOException e) {
+        throw new UsageException("--trust-store: " + e.getMessage());
+      }
+    }
     if (o.providers != null && o.provider != null) {
       throw new UsageException("give --provider or --providers, not both");
     }

@@ -38,6 +38,22 @@ class LoadGenOptionsTest {
   @Test
   void theHelpNamesTheNewOptions() {
     assertThat(LoadGenOptions.USAGE.text())
-        .contains("  --provider NAME", "  --providers A,B", "  --job-ids FILE");
+        .contains(
+            "  --provider NAME", "  --providers A,B", "  --job-ids FILE", "  --trust-store FILE");
+  }
+
+  @Test
+  void aTrustStoreIsForHttpsAndMustBeReadable() throws Exception {
+    assertThat(LoadGenOptions.parse(new String[0]).tls).isNull();
+    assertThatThrownBy(() -> LoadGenOptions.parse(new String[] {"--trust-store", "/tmp/ca.pem"}))
+        .hasMessage("--trust-store is for an https:// --url");
+    assertThatThrownBy(
+            () ->
+                LoadGenOptions.parse(
+                    new String[] {
+                      "--url", "https://127.0.0.1:8443", "--trust-store", "/nonexistent/ca.pem"
+                    }))
+        .hasMessageStartingWith("--trust-store: ")
+        .hasMessageContaining("/nonexistent/ca.pem");
   }
 }

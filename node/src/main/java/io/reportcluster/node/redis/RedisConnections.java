@@ -6,6 +6,7 @@ import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
 import io.lettuce.core.SocketOptions;
+import io.lettuce.core.SslOptions;
 import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
@@ -105,6 +106,12 @@ public final class RedisConnections implements AutoCloseable {
     this.url = url;
     this.where = RedisUrls.withoutCredentials(url);
     this.uri = parse(url, where);
+    if (tls.required() && !uri.isSsl())
+      throw new ConfigException.BadValue(
+          "reports.redis.url",
+          "reports.redis.tls.required is on but the URL is not rediss://: " + where);
+    // Read before any client thread starts, so that a bad trust store stops the start cleanly.
+    Optional<SslOptions> ssl = tls.sslOptions();
     this.keys = keys;
     this.retryInterval = retryInterval;
     // Lettuce's default reconnect backoff doubles up to 30 s: after a long outage the node would
@@ -119,7 +126,7 @@ public final class RedisConnections implements AutoCloseable {
             .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
             .timeoutOptions(TimeoutOptions.enabled(commandTimeout))
             .socketOptions(SocketOptions.builder().connectTimeout(commandTimeout).build());
-    tls.sslOptions().ifPresent(options::sslOptions);
+    ssl.ifPresent(options::sslOptions);
     client.setOptions(options.build());
   }
 
@@ -132,11 +139,6 @@ public final class RedisConnections implements AutoCloseable {
           "reports.redis.url",
           "not a Redis URL: " + where + " (" + e.getClass().getSimpleName() + ")");
     }
-  }
-
-  /** The URL as logs may show it: without user and password. */
-  public String where() {
-    return where;
   }
 
   /**

@@ -22,13 +22,17 @@ import javax.net.ssl.TrustManagerFactory;
  *
  * @param trustStore path of the PEM or PKCS12 file; empty for the JVM's default
  * @param password the PKCS12 file's password (a PEM file needs none)
+ * @param required refuse a URL that is not {@code rediss://} (production profiles)
  */
-public record RedisTls(String trustStore, String password) {
-  public static final RedisTls DEFAULT = new RedisTls("", "");
+public record RedisTls(String trustStore, String password, boolean required) {
+  public static final RedisTls DEFAULT = new RedisTls("", "", false);
 
   /** From {@code reports.redis.tls}. */
   public static RedisTls fromConfig(Config tls) {
-    return new RedisTls(tls.getString("trust-store"), tls.getString("trust-store-password"));
+    return new RedisTls(
+        tls.getString("trust-store"),
+        tls.getString("trust-store-password"),
+        tls.getBoolean("required"));
   }
 
   /**

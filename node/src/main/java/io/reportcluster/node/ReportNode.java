@@ -1,8 +1,10 @@
 package io.reportcluster.node;
 
 import com.typesafe.config.Config;
+import io.reportcluster.node.auth.SubmitLimits;
 import io.reportcluster.node.cluster.ClusterMembership;
 import io.reportcluster.node.http.AdminRoutes;
+import io.reportcluster.node.http.AuthGate;
 import io.reportcluster.node.http.EventRoutes;
 import io.reportcluster.node.http.HttpServer;
 import io.reportcluster.node.http.JobRoutes;
@@ -42,8 +44,10 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.server.Directives;
 
 /**
  * One running node, its parts started in order: journal schema, ActorSystem and membership, the LLM
@@ -84,6 +88,7 @@ public final class ReportNode implements AutoCloseable {
       Config configured, Function<ActorSystem<?>, ProviderRegistry> makeProviders) {
     Config config = ClusterMembership.withFixedManagementPort(configured);
     Config reports = config.getConfig("reports");
+    NodeAccess.checkBinding(reports);
     JournalSchema.createIfMissing(reports.getConfig("db"));
 
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "reportcluster", config);
@@ -144,6 +149,10 @@ public final class ReportNode implements AutoCloseable {
           readSettings.enabled()
               ? Optional.of(ReadSide.start(system, reports, readSettings, nodeMetrics.registry()))
               : Optional.empty();
+      AuthGate gate =
+          new AuthGate(
+              NodeAccess.start(system, reports),
+              system.dispatchers().lookup(DispatcherSelector.blocking()));
 
       ServerBinding binding =
           startHttp(
@@ -158,7 +167,8 @@ public final class ReportNode implements AutoCloseable {
               nodeMetrics,
               redis,
               budgets,
-              list);
+              list,
+              gate);
       ClusterMembership.startManagement(system, config, redis);
       redis.ifPresent(
           r ->
@@ -183,7 +193,8 @@ public final class ReportNode implements AutoCloseable {
       NodeMetrics nodeMetrics,
       Optional<RedisConnections> redis,
       Budgets budgets,
-      Optional<JobList> list)
+      Optional<JobList> list,
+      AuthGate gate)
       throws Exception {
     Config http = reports.getConfig("http");
     long maxBody = http.getBytes("max-body-bytes");
@@ -193,7 +204,8 @@ public final class ReportNode implements AutoCloseable {
             new JobRoutes.Settings(
                 jobSettings.maxStartupLength(), reports.getDuration("llm.shed-retry-after")),
             providers,
-            new JsonBody(maxBody));
+            new JsonBody(maxBody),
+            new SubmitLimits(list));
     EventRoutes events =
         new EventRoutes(
             system,
@@ -216,13 +228,15 @@ public final class ReportNode implements AutoCloseable {
         http.getDuration("shutdown-deadline"),
         maxBody,
         nodeMetrics,
-        events.routes(),
-        new SeedRoutes(jobRoutes).routes(),
-        jobRoutes.routes(),
-        new ListRoutes(list).routes(),
-        new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, budgets).routes(),
-        new ProviderRoutes(new ProviderOverview(providers, budgets)).routes(),
-        admin.routes());
+        gate.around(
+            Directives.concat(
+                events.routes(),
+                new SeedRoutes(jobRoutes).routes(),
+                jobRoutes.routes(),
+                new ListRoutes(list).routes(),
+                new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, budgets).routes(),
+                new ProviderRoutes(new ProviderOverview(providers, budgets)).routes(),
+                admin.routes())));
   }
 
   /** This node's figures in Redis while it runs; taken out as soon as it starts to leave. */

@@ -25,6 +25,7 @@ import org.apache.pekko.http.javadsl.server.Route;
  * is checked and every caller may do everything.
  */
 public final class AuthGate extends AllDirectives {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AuthGate.class);
   private static final AttributeKey<Caller> CALLER = AttributeKey.create("caller", Caller.class);
 
   private enum Access {
@@ -67,6 +68,14 @@ public final class AuthGate extends AllDirectives {
                           StatusCodes.FORBIDDEN, "forbidden", "this needs an admin key"));
                 }
                 Caller caller = Caller.of(key.get());
+                if (key.get().isAdmin() && !request.method().value().equals("GET")) {
+                  // Every change an admin key makes is on record, by its name (never its token).
+                  log.info(
+                      "admin key {}: {} {}",
+                      caller.describe(),
+                      request.method().value(),
+                      request.getUri().path());
+                }
                 return mapRequest(r -> r.addAttribute(CALLER, caller), () -> inner);
               });
         });

@@ -23,7 +23,8 @@ public final class Keys {
   static final String USAGE =
       String.join(
           "\n",
-          "Usage: keys create --name NAME [--role client|admin] [--rate N] [--max-unfinished N]",
+          "Usage: keys mint     (a new admin token for REPORTS_ADMIN_TOKEN; no database)",
+          "       keys create --name NAME [--role client|admin] [--rate N] [--max-unfinished N]",
           "                   [--daily-tokens N] [--daily-cost USD]",
           "       keys list",
           "       keys revoke --name NAME",
@@ -53,6 +54,10 @@ public final class Keys {
       return argv.length == 0 ? 2 : 0;
     }
     String command = argv[0];
+    if (command.equals("mint")) {
+      out.println(io.reportcluster.node.auth.Tokens.mint().token());
+      return 0;
+    }
     Map<String, String> opts = new HashMap<>();
     for (int i = 1; i < argv.length; i++) {
       if (!argv[i].startsWith("--") || i + 1 >= argv.length) {

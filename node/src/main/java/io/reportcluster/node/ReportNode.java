@@ -145,10 +145,11 @@ public final class ReportNode implements AutoCloseable {
               new JournalJobs(system, reports.getInt("http.remembered-job-ids")),
               mirror);
       ReadSideSettings readSettings = ReadSideSettings.fromConfig(reports.getConfig("read-side"));
-      Optional<JobList> list =
+      Optional<ReadSide> readSide =
           readSettings.enabled()
-              ? Optional.of(ReadSide.start(system, reports, readSettings, nodeMetrics.registry()))
+              ? Optional.of(ReadSide.open(system, reports, readSettings, nodeMetrics.registry()))
               : Optional.empty();
+      Optional<JobList> list = readSide.map(ReadSide::list);
       AuthGate gate =
           new AuthGate(
               NodeAccess.start(system, reports),
@@ -174,6 +175,8 @@ public final class ReportNode implements AutoCloseable {
           r ->
               publishNodeStats(
                   system, redisConfig, new NodeStatsStore(r), nodeName, metrics, binding));
+      // Last: a node that fails to start (a port in use) never joins the projection.
+      readSide.ifPresent(ReadSide::startProjection);
       return new ReportNode(system, binding, metrics, nodeName);
     } catch (Exception e) {
       system.terminate();

@@ -3,6 +3,7 @@ package io.reportcluster.node;
 import com.typesafe.config.Config;
 import io.reportcluster.node.cluster.ClusterMembership;
 import io.reportcluster.node.http.AdminRoutes;
+import io.reportcluster.node.http.DashboardRoutes;
 import io.reportcluster.node.http.EventRoutes;
 import io.reportcluster.node.http.HttpServer;
 import io.reportcluster.node.http.JobRoutes;
@@ -204,7 +205,8 @@ public final class ReportNode implements AutoCloseable {
         new SeedRoutes(jobRoutes).routes(),
         jobRoutes.routes(),
         new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, budgets).routes(),
-        admin.routes());
+        admin.routes(),
+        new DashboardRoutes().routes());
   }
 
   /** This node's figures in Redis while it runs; taken out as soon as it starts to leave. */

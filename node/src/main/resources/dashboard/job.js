@@ -37,10 +37,10 @@ export function mount(main, route) {
     ui.message,
     h('section', { class: 'panel', 'aria-labelledby': 'facts-title' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'facts-title' }, 'Summary')), ui.facts, ui.error),
+    ui.live,
     h('section', { class: 'panel', 'aria-labelledby': 'steps-title' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'steps-title' }, 'Steps')),
       ui.timeline, ui.steps),
-    ui.live,
     h('section', { class: 'panel', 'aria-labelledby': 'result-title' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'result-title' }, 'Result')), ui.result),
   );

@@ -34,3 +34,71 @@ CREATE TABLE IF NOT EXISTS "snapshot" (
   "meta_payload" BLOB,
   PRIMARY KEY("persistence_id","sequence_number")
 );
+-- The read side (a projection of the journal, see read/JobListProjection): one row per job for
+-- lists and the dashboard, newest first by the journal ordering of its first event.
+CREATE TABLE IF NOT EXISTS job_list(
+  job_id VARCHAR(255) PRIMARY KEY,
+  list_seq BIGINT NOT NULL,
+  state VARCHAR(16) NOT NULL,
+  startup VARCHAR(1000) NOT NULL,
+  providers VARCHAR(2000) NOT NULL,
+  provider VARCHAR(255),
+  steps_done INT NOT NULL,
+  steps_total INT NOT NULL,
+  attempts INT NOT NULL,
+  runs INT NOT NULL,
+  input_tokens BIGINT NOT NULL,
+  output_tokens BIGINT NOT NULL,
+  cost_usd DOUBLE PRECISION NOT NULL,
+  node VARCHAR(255),
+  submitted_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  finished_at BIGINT,
+  error VARCHAR(2000)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS job_list_seq_idx ON job_list(list_seq);
+CREATE INDEX IF NOT EXISTS job_list_state_seq_idx ON job_list(state, list_seq);
+-- Per-minute figures for the dashboard's charts: jobs submitted and finished, and what each
+-- provider answered, so a chart never aggregates the whole job table.
+CREATE TABLE IF NOT EXISTS job_minute(
+  at_minute BIGINT PRIMARY KEY,
+  submitted BIGINT NOT NULL,
+  succeeded BIGINT NOT NULL,
+  failed BIGINT NOT NULL,
+  revoked BIGINT NOT NULL,
+  duration_ms_sum BIGINT NOT NULL,
+  duration_ms_max BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS provider_minute(
+  provider VARCHAR(255) NOT NULL,
+  at_minute BIGINT NOT NULL,
+  steps BIGINT NOT NULL,
+  input_tokens BIGINT NOT NULL,
+  output_tokens BIGINT NOT NULL,
+  cost_usd DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY(provider, at_minute)
+);
+-- How far the read side got: the journal write time of the last event it applied.
+CREATE TABLE IF NOT EXISTS read_side_progress(
+  name VARCHAR(255) PRIMARY KEY,
+  last_event_at BIGINT NOT NULL,
+  events BIGINT NOT NULL
+);
+-- Offsets of pekko-projection-jdbc (its own layout, lower-case names).
+CREATE TABLE IF NOT EXISTS "pekko_projection_offset_store"(
+  "projection_name" VARCHAR(255) NOT NULL,
+  "projection_key" VARCHAR(255) NOT NULL,
+  "current_offset" VARCHAR(255) NOT NULL,
+  "manifest" VARCHAR(4) NOT NULL,
+  "mergeable" BOOLEAN NOT NULL,
+  "last_updated" BIGINT NOT NULL,
+  PRIMARY KEY("projection_name", "projection_key")
+);
+CREATE INDEX IF NOT EXISTS "projection_name_index" ON "pekko_projection_offset_store"("projection_name");
+CREATE TABLE IF NOT EXISTS "pekko_projection_management"(
+  "projection_name" VARCHAR(255) NOT NULL,
+  "projection_key" VARCHAR(255) NOT NULL,
+  "paused" BOOLEAN NOT NULL,
+  "last_updated" BIGINT NOT NULL,
+  PRIMARY KEY("projection_name", "projection_key")
+);

@@ -8,7 +8,9 @@ import io.reportcluster.node.http.EventRoutes;
 import io.reportcluster.node.http.HttpServer;
 import io.reportcluster.node.http.JobRoutes;
 import io.reportcluster.node.http.JsonBody;
+import io.reportcluster.node.http.ListRoutes;
 import io.reportcluster.node.http.NodeRoutes;
+import io.reportcluster.node.http.ProviderRoutes;
 import io.reportcluster.node.http.SeedRoutes;
 import io.reportcluster.node.job.JobSettings;
 import io.reportcluster.node.job.Jobs;
@@ -17,6 +19,7 @@ import io.reportcluster.node.job.ReportJob;
 import io.reportcluster.node.llm.DeltaSink;
 import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.llm.ProviderOverview;
 import io.reportcluster.node.llm.budget.BudgetSettings;
 import io.reportcluster.node.llm.budget.Budgets;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
@@ -26,6 +29,9 @@ import io.reportcluster.node.mirror.LiveDeltas;
 import io.reportcluster.node.mirror.LiveEvents;
 import io.reportcluster.node.mirror.RedisStatusMirror;
 import io.reportcluster.node.persistence.JournalSchema;
+import io.reportcluster.node.read.JobList;
+import io.reportcluster.node.read.ReadSide;
+import io.reportcluster.node.read.ReadSideSettings;
 import io.reportcluster.node.redis.NodeStatsStore;
 import io.reportcluster.node.redis.RedisConnections;
 import java.net.InetSocketAddress;
@@ -91,6 +97,7 @@ public final class ReportNode implements AutoCloseable {
           LlmCallerPool.Settings.fromConfig(reports.getConfig("llm"));
       PoolMetrics metrics = new PoolMetrics(poolSettings.callers(), poolSettings.queueLimit());
       NodeMetrics nodeMetrics = new NodeMetrics(nodeName, metrics);
+      system.getWhenTerminated().thenRun(nodeMetrics::close);
       Config redisConfig = reports.getConfig("redis");
       Optional<RedisConnections> redis =
           RedisConnections.fromConfig(redisConfig).map(r -> r.startWithin(system));
@@ -123,7 +130,8 @@ public final class ReportNode implements AutoCloseable {
       JobSettings jobSettings = JobSettings.fromConfig(reports);
       ReportJob.init(
           system,
-          new ReportJob.Deps(jobSettings, pool, metrics, nodeName, mirror, nodeMetrics::fallback));
+          new ReportJob.Deps(
+              jobSettings, pool, metrics, nodeName, mirror, nodeMetrics::fallback, nodeMetrics));
       Jobs jobs =
           new Jobs(
               system,
@@ -132,6 +140,11 @@ public final class ReportNode implements AutoCloseable {
                   reports.getDuration("http.submit-margin")),
               new JournalJobs(system, reports.getInt("http.remembered-job-ids")),
               mirror);
+      ReadSideSettings readSettings = ReadSideSettings.fromConfig(reports.getConfig("read-side"));
+      Optional<JobList> list =
+          readSettings.enabled()
+              ? Optional.of(ReadSide.start(system, reports, readSettings, nodeMetrics.registry()))
+              : Optional.empty();
 
       ServerBinding binding =
           startHttp(
@@ -145,7 +158,8 @@ public final class ReportNode implements AutoCloseable {
               metrics,
               nodeMetrics,
               redis,
-              budgets);
+              budgets,
+              list);
       ClusterMembership.startManagement(system, config, redis);
       redis.ifPresent(
           r ->
@@ -169,7 +183,8 @@ public final class ReportNode implements AutoCloseable {
       PoolMetrics metrics,
       NodeMetrics nodeMetrics,
       Optional<RedisConnections> redis,
-      Budgets budgets)
+      Budgets budgets,
+      Optional<JobList> list)
       throws Exception {
     Config http = reports.getConfig("http");
     long maxBody = http.getBytes("max-body-bytes");
@@ -201,10 +216,13 @@ public final class ReportNode implements AutoCloseable {
         http.getInt("port"),
         http.getDuration("shutdown-deadline"),
         maxBody,
+        nodeMetrics,
         events.routes(),
         new SeedRoutes(jobRoutes).routes(),
         jobRoutes.routes(),
+        new ListRoutes(list).routes(),
         new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, budgets).routes(),
+        new ProviderRoutes(new ProviderOverview(providers, budgets)).routes(),
         admin.routes(),
         new DashboardRoutes().routes());
   }
@@ -220,6 +238,7 @@ public final class ReportNode implements AutoCloseable {
     NodeStatsStore.Publishing publishing =
         store.publish(
             () -> metrics.stats(nodeName),
+            () -> metrics.calls(nodeName),
             HttpServer.baseUrl(binding),
             redis.getDuration("node-stats-interval"),
             redis.getDuration("node-stats-ttl"));

@@ -37,6 +37,7 @@ class ArchitectureTest {
       List.of(
           "",
           "http",
+          "read",
           "job",
           "mirror",
           "metrics",

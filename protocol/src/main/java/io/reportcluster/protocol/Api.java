@@ -40,7 +40,48 @@ public final class Api {
       Instant nextRetryAt,
       Usage usage,
       List<String> providers,
-      Waiting waitingFor) {
+      Waiting waitingFor,
+      List<RunView> runs) {
+
+    /** A view of a job that ran once (never retried after a FAILURE). */
+    public JobView(
+        String jobId,
+        String startup,
+        String provider,
+        JobState state,
+        int attempts,
+        String currentStep,
+        List<StepView> steps,
+        String result,
+        String error,
+        String node,
+        Instant submittedAt,
+        Instant updatedAt,
+        Instant finishedAt,
+        Instant nextRetryAt,
+        Usage usage,
+        List<String> providers,
+        Waiting waitingFor) {
+      this(
+          jobId,
+          startup,
+          provider,
+          state,
+          attempts,
+          currentStep,
+          steps,
+          result,
+          error,
+          node,
+          submittedAt,
+          updatedAt,
+          finishedAt,
+          nextRetryAt,
+          usage,
+          providers,
+          waitingFor,
+          List.of());
+    }
 
     /** A view without a provider chain or a wait (one provider, not held back). */
     public JobView(
@@ -79,6 +120,14 @@ public final class Api {
           null);
     }
   }
+
+  /**
+   * One run of a job: the first from its submit, and one more each time a client retried it after a
+   * FAILURE (from its failed step, with a fresh retry budget). {@code state} is null while the run
+   * goes on.
+   */
+  public record RunView(
+      int run, Instant startedAt, Instant finishedAt, JobState state, String error) {}
 
   /**
    * What a queued call waits for: budget of {@code provider} ({@code reason}: requests, tokens,
@@ -132,4 +181,55 @@ public final class Api {
 
   /** Every error answer: a short machine-readable code and a human detail. */
   public record ErrorBody(String error, Object detail) {}
+
+  /** One job in a list: the read side's row, not the job's whole view. */
+  public record JobSummary(
+      String jobId,
+      JobState state,
+      String startup,
+      List<String> providers,
+      String provider,
+      int stepsDone,
+      int stepsTotal,
+      int attempts,
+      int runs,
+      Usage usage,
+      String node,
+      Instant submittedAt,
+      Instant updatedAt,
+      Instant finishedAt,
+      String error) {}
+
+  /**
+   * {@code GET /api/v1/jobs}: newest first; {@code nextCursor} null on the last page; {@code
+   * counts} per state over the filters other than state; {@code total} matches every filter; {@code
+   * lagMs}: how far the read side is behind the journal.
+   */
+  public record JobPage(
+      List<JobSummary> jobs,
+      String nextCursor,
+      java.util.Map<String, Long> counts,
+      long total,
+      long lagMs) {}
+
+  /** {@code GET /api/v1/stats}: per-minute figures of the last minutes, oldest first. */
+  public record Stats(
+      int bucketSeconds, List<JobMinute> jobs, List<ProviderMinute> providers, long lagMs) {}
+
+  public record JobMinute(
+      Instant start,
+      long submitted,
+      long succeeded,
+      long failed,
+      long revoked,
+      Long avgDurationMs,
+      Long maxDurationMs) {}
+
+  public record ProviderMinute(
+      Instant start,
+      String provider,
+      long steps,
+      long inputTokens,
+      long outputTokens,
+      double costUsd) {}
 }

@@ -1,5 +1,6 @@
 package io.reportcluster.node.http;
 
+import io.reportcluster.node.metrics.NodeMetrics;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Arrays;
@@ -19,17 +20,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's HTTP server: its routes behind one JSON error policy, bound on {@code
- * reports.http.host:port}, and unbound through Coordinated Shutdown (stop accepting, let requests
- * in flight finish for up to {@code reports.http.shutdown-deadline}, then close).
+ * The node's HTTP server: its routes behind one JSON error policy, every answer timed by route
+ * ({@code http_server_requests_seconds}), bound on {@code reports.http.host:port}, and unbound
+ * through Coordinated Shutdown (stop accepting, let requests in flight finish for up to {@code
+ * reports.http.shutdown-deadline}, then close).
  */
 public final class HttpServer extends AllDirectives {
   private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
 
   private final long maxBodyBytes;
+  private final NodeMetrics metrics;
 
-  private HttpServer(long maxBodyBytes) {
+  private HttpServer(long maxBodyBytes, NodeMetrics metrics) {
     this.maxBodyBytes = maxBodyBytes;
+    this.metrics = metrics;
   }
 
   /** Binds the routes (failing if the port cannot be bound within 30 s). */
@@ -39,11 +43,13 @@ public final class HttpServer extends AllDirectives {
       int port,
       Duration shutdownDeadline,
       long maxBodyBytes,
+      NodeMetrics metrics,
       Route... routes)
       throws Exception {
+    HttpServer server = new HttpServer(maxBodyBytes, metrics);
     return Http.get(system)
         .newServerAt(host, port)
-        .bind(new HttpServer(maxBodyBytes).withErrorPolicy(routes))
+        .bind(server.timed(server.withErrorPolicy(routes)))
         .toCompletableFuture()
         .get(30, TimeUnit.SECONDS)
         .addToCoordinatedShutdown(shutdownDeadline, system);
@@ -53,6 +59,27 @@ public final class HttpServer extends AllDirectives {
   public static String baseUrl(ServerBinding binding) {
     InetSocketAddress address = binding.localAddress();
     return "http://" + address.getHostString() + ":" + address.getPort();
+  }
+
+  /**
+   * Records each request once its response is made (errors and rejections included, since the error
+   * policy sits inside); a stream (SSE) is timed to its head.
+   */
+  private Route timed(Route inner) {
+    return extractRequest(
+        request -> {
+          long start = System.nanoTime();
+          return mapResponse(
+              response -> {
+                metrics.httpRequest(
+                    request.method().value(),
+                    RouteTemplates.of(request.getUri().path()),
+                    response.status().intValue(),
+                    System.nanoTime() - start);
+                return response;
+              },
+              () -> inner);
+        });
   }
 
   private Route withErrorPolicy(Route... routes) {

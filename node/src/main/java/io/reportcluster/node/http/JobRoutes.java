@@ -17,8 +17,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The job API under {@code /api/v1/jobs}: submit, read, cancel. It checks the input, then only
- * translates HTTP to {@link Jobs} and its answers back to HTTP. Every error is JSON {"error",
+ * The job API under {@code /api/v1/jobs}: submit, read, cancel, retry. It checks the input, then
+ * only translates HTTP to {@link Jobs} and its answers back to HTTP. Every error is JSON {"error",
  * "detail"} with a 4xx/5xx status (see {@link HttpServer}). The seed-compatible {@code /generate}
  * and {@code /status} ({@link SeedRoutes}) share its submit and read.
  */
@@ -48,7 +48,10 @@ public final class JobRoutes extends AllDirectives {
                 path("jobs", () -> post(() -> submit(false))),
                 path(
                     PathMatchers.segment("jobs").slash(PathMatchers.segment()),
-                    id -> concat(get(() -> read(id, view -> view)), delete(() -> cancel(id))))));
+                    id -> concat(get(() -> read(id, view -> view)), delete(() -> cancel(id)))),
+                path(
+                    PathMatchers.segment("jobs").slash(PathMatchers.segment()).slash("retry"),
+                    id -> post(() -> retry(id)))));
   }
 
   /**
@@ -147,6 +150,30 @@ public final class JobRoutes extends AllDirectives {
                             + " already finished with "
                             + refused.job().state()
                             + "; nothing to cancel");
+                  }
+                  return JsonResponses.unknownJob(id);
+                }));
+  }
+
+  /** 202 and the job's view when it was in FAILURE and runs again; 409 otherwise. */
+  private Route retry(String id) {
+    return completeWithFuture(
+        jobs.retry(id)
+            .handle(
+                (r, failure) -> {
+                  if (failure != null) return unavailable(failure);
+                  if (r.isEmpty()) return JsonResponses.unknownJob(id);
+                  if (r.get() instanceof ReportJob.RetryAccepted a)
+                    return JsonResponses.response(StatusCodes.ACCEPTED, a.job());
+                  if (r.get() instanceof ReportJob.RetryRefused refused) {
+                    return JsonResponses.error(
+                        StatusCodes.CONFLICT,
+                        "not_failed",
+                        "job "
+                            + id
+                            + " is "
+                            + refused.job().state()
+                            + "; only a job in FAILURE can be retried");
                   }
                   return JsonResponses.unknownJob(id);
                 }));

@@ -25,7 +25,10 @@ import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
 
-/** This node's figures (JSON and Prometheus), its health, and the cluster overview. */
+/**
+ * This node's figures (JSON and Prometheus), its calls, its health, and the cluster overview (with
+ * every node's calls).
+ */
 public final class NodeRoutes extends AllDirectives {
   private final ActorSystem<?> system;
   private final String nodeName;
@@ -74,6 +77,14 @@ public final class NodeRoutes extends AllDirectives {
                                     complete(
                                         JsonResponses.response(
                                             StatusCodes.OK, metrics.stats(nodeName))))),
+                    path(
+                        PathMatchers.segment("node").slash("calls"),
+                        () ->
+                            get(
+                                () ->
+                                    complete(
+                                        JsonResponses.response(
+                                            StatusCodes.OK, metrics.calls(nodeName))))),
                     path("health", () -> get(() -> complete(health()))),
                     path("cluster", () -> get(() -> completeWithFuture(cluster()))))));
   }
@@ -101,7 +112,7 @@ public final class NodeRoutes extends AllDirectives {
         StreamSupport.stream(Cluster.get(system).state().getMembers().spliterator(), false)
             .map(NodeRoutes::member)
             .collect(Collectors.toList());
-    CompletionStage<List<Map<String, String>>> nodes =
+    CompletionStage<List<Map<String, Object>>> nodes =
         nodeStats
             .flatMap(NodeStatsStore::readAll)
             .orElseGet(() -> CompletableFuture.completedFuture(List.of(statsAsMap())));
@@ -123,7 +134,7 @@ public final class NodeRoutes extends AllDirectives {
     return out;
   }
 
-  private Map<String, String> statsAsMap() {
+  private Map<String, Object> statsAsMap() {
     return Map.of(
         "node",
         nodeName,
@@ -132,6 +143,8 @@ public final class NodeRoutes extends AllDirectives {
         "in_flight",
         Integer.toString(metrics.inFlight()),
         "queue_depth",
-        Integer.toString(metrics.queueDepth()));
+        Integer.toString(metrics.queueDepth()),
+        NodeStatsStore.CALLS,
+        metrics.calls(nodeName));
   }
 }

@@ -11,6 +11,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.regex.Pattern;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.EntityRef;
@@ -127,17 +128,25 @@ public final class Jobs {
 
   /** Cancels a job the journal knows; empty for an unknown one. */
   public CompletionStage<Optional<ReportJob.CancelReply>> cancel(String id) {
+    return askKnown(id, ReportJob.Cancel::new);
+  }
+
+  /** Runs a FAILURE job again from its failed step; empty for an unknown job. */
+  public CompletionStage<Optional<ReportJob.RetryReply>> retry(String id) {
+    return askKnown(id, ReportJob.Retry::new);
+  }
+
+  /** Asks a job the journal knows (so an unknown id starts no entity); empty for an unknown one. */
+  private <R> CompletionStage<Optional<R>> askKnown(
+      String id, java.util.function.Function<ActorRef<R>, ReportJob.Command> command) {
     if (!isJobId(id)) return CompletableFuture.completedFuture(Optional.empty());
     return journal
         .exists(id)
         .thenCompose(
             exists ->
                 !exists
-                    ? CompletableFuture.completedFuture(Optional.<ReportJob.CancelReply>empty())
-                    : direct(
-                            job(id)
-                                .<ReportJob.CancelReply>ask(
-                                    ReportJob.Cancel::new, settings.askTimeout()))
+                    ? CompletableFuture.completedFuture(Optional.<R>empty())
+                    : direct(job(id).<R>ask(command::apply, settings.askTimeout()))
                         .thenApply(Optional::of));
   }
 

@@ -1,6 +1,5 @@
 package io.reportcluster.node.job;
 
-import io.reportcluster.node.job.ReportJobState.Answer;
 import io.reportcluster.node.job.ReportJobState.State;
 import io.reportcluster.node.job.ReportJobState.Step;
 import io.reportcluster.node.llm.CallMessages;
@@ -8,10 +7,10 @@ import io.reportcluster.node.llm.LlmCallerPool;
 import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmRequest;
+import io.reportcluster.node.metrics.JobMetrics;
 import io.reportcluster.node.mirror.JobMirror;
 import io.reportcluster.node.mirror.JobMirror.Change;
 import io.reportcluster.protocol.Api.JobView;
-import io.reportcluster.protocol.Api.StepView;
 import io.reportcluster.protocol.Api.Usage;
 import io.reportcluster.protocol.Api.Waiting;
 import io.reportcluster.protocol.CborSerializable;
@@ -101,6 +100,9 @@ public final class ReportJob
   /** Cancel: the job becomes REVOKED and the answer of a call in flight is then ignored. */
   public record Cancel(ActorRef<CancelReply> replyTo) implements Command {}
 
+  /** Run a FAILURE job again from its failed step, with a fresh retry budget. */
+  public record Retry(ActorRef<RetryReply> replyTo) implements Command {}
+
   /** News from the caller pool about this job's current call (node-local, never serialized). */
   record CallUpdate(CallMessages.CallResult result) implements Command {}
 
@@ -151,7 +153,7 @@ public final class ReportJob
 
   public record Found(JobView job) implements GetReply {}
 
-  public record NotFound(String jobId) implements GetReply, CancelReply {}
+  public record NotFound(String jobId) implements GetReply, CancelReply, RetryReply {}
 
   public sealed interface CancelReply extends CborSerializable {}
 
@@ -159,6 +161,13 @@ public final class ReportJob
 
   /** The job had already finished with SUCCESS or FAILURE: nothing to cancel. */
   public record CancelRefused(JobView job) implements CancelReply {}
+
+  public sealed interface RetryReply extends CborSerializable {}
+
+  public record RetryAccepted(JobView job) implements RetryReply {}
+
+  /** Only a job in FAILURE can be retried; this one is running, succeeded or was cancelled. */
+  public record RetryRefused(JobView job) implements RetryReply {}
 
   // ---------------------------------------------------------------- protocol: events
 
@@ -204,7 +213,12 @@ public final class ReportJob
    * A call of a step began. Journaled so that an attempt whose node dies during the call still
    * counts: a call that kills its node ends in FAILURE after max-retries, not in a crash loop.
    */
-  public record AttemptStarted(int step, int attempt, Instant at) implements Event {}
+  public record AttemptStarted(int step, int attempt, Instant at, String node) implements Event {
+    /** {@code node}: where the call ran; null in events journaled before it was recorded. */
+    public AttemptStarted(int step, int attempt, Instant at) {
+      this(step, attempt, at, null);
+    }
+  }
 
   /**
    * A step's answer, with who wrote it and what it cost: {@code provider} (the entry's name),
@@ -253,6 +267,14 @@ public final class ReportJob
 
   public record Cancelled(Instant at) implements Event {}
 
+  /** A client retried the failed job: {@code step} runs again, on its chain's first provider. */
+  public record Resumed(int step, Instant at) implements Event {}
+
+  /** Every event carries this tag: the read side follows the journal through it. */
+  public static final String TAG = "job";
+
+  private static final java.util.Set<String> TAGS = java.util.Set.of(TAG);
+
   // ---------------------------------------------------------------- wiring
 
   /** What a job needs from its node. */
@@ -262,7 +284,18 @@ public final class ReportJob
       PoolMetrics poolMetrics,
       String nodeName,
       JobMirror mirror,
-      Fallbacks fallbacks) {
+      Fallbacks fallbacks,
+      JobMetrics jobMetrics) {
+
+    public Deps(
+        JobSettings settings,
+        ActorRef<LlmCallerPool.Command> pool,
+        PoolMetrics poolMetrics,
+        String nodeName,
+        JobMirror mirror,
+        Fallbacks fallbacks) {
+      this(settings, pool, poolMetrics, nodeName, mirror, fallbacks, JobMetrics.NONE);
+    }
 
     public Deps(
         JobSettings settings,
@@ -364,6 +397,11 @@ public final class ReportJob
   }
 
   @Override
+  public java.util.Set<String> tagsFor(Event event) {
+    return TAGS;
+  }
+
+  @Override
   public State emptyState() {
     return State.EMPTY;
   }
@@ -388,6 +426,7 @@ public final class ReportJob
         .onCommand(Submit.class, this::onFirstSubmit)
         .onCommand(Get.class, (s, c) -> notFound(c.replyTo()))
         .onCommand(Cancel.class, (s, c) -> notFound(c.replyTo()))
+        .onCommand(Retry.class, (s, c) -> notFound(c.replyTo()))
         .onCommand(
             IdleTimeout.class,
             c -> {
@@ -400,6 +439,7 @@ public final class ReportJob
         .onCommand(Submit.class, this::onRepeatSubmit)
         .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), new Found(view(s))))
         .onCommand(Cancel.class, this::onCancel)
+        .onCommand(Retry.class, (s, c) -> Effect().reply(c.replyTo(), new RetryRefused(view(s))))
         .onCommand(CallUpdate.class, this::onCallUpdate)
         .onCommand(RetryDue.class, this::onRetryDue)
         .onCommand(AttemptLost.class, this::onAttemptLost)
@@ -421,6 +461,7 @@ public final class ReportJob
                     s.outcome() == JobState.REVOKED
                         ? Effect().reply(c.replyTo(), new CancelAccepted(view(s)))
                         : Effect().reply(c.replyTo(), new CancelRefused(view(s)))))
+        .onCommand(Retry.class, this::onRetry)
         .onCommand(
             IdleTimeout.class,
             c -> {
@@ -469,6 +510,7 @@ public final class ReportJob
                       jobId,
                       ns.startup(),
                       ns.providers());
+              deps.jobMetrics().submitted(ns.provider());
               dispatch(ns);
               announce(ns, Change.SUBMITTED);
               startMirrorRefresh();
@@ -498,6 +540,27 @@ public final class ReportJob
         .thenReply(c.replyTo(), ns -> new CancelAccepted(view(ns)));
   }
 
+  private ReplyEffect<Event, State> onRetry(State s, Retry c) {
+    if (s.outcome() != JobState.FAILURE) {
+      return idleAfter(Effect().reply(c.replyTo(), new RetryRefused(view(s))));
+    }
+    timers.cancel(IdleTimeout.INSTANCE);
+    return Effect()
+        .persist(new Resumed(s.currentStep(), Instant.now()))
+        .thenRun(
+            ns -> {
+              ctx.getLog()
+                  .info(
+                      "job {} retried from step {}",
+                      jobId,
+                      ns.steps().get(ns.currentStep()).name());
+              dispatch(ns);
+              announce(ns, Change.RESUMED);
+              startMirrorRefresh();
+            })
+        .thenReply(c.replyTo(), ns -> new RetryAccepted(view(ns)));
+  }
+
   private ReplyEffect<Event, State> onCallUpdate(State s, CallUpdate u) {
     CallMessages.CallResult r = u.result();
     int step = s.currentStep();
@@ -516,7 +579,7 @@ public final class ReportJob
       phase = Phase.RUNNING;
       waiting = null;
       return Effect()
-          .persist(new AttemptStarted(step, r.attempt(), started.at()))
+          .persist(new AttemptStarted(step, r.attempt(), started.at(), deps.nodeName()))
           .thenRun(
               ns -> {
                 // The job becomes STARTED with its first call, and again when a retry starts.
@@ -637,6 +700,7 @@ public final class ReportJob
           .thenRun(
               ns -> {
                 ctx.getLog().debug("job {} step {} done", jobId, s.steps().get(ok.step()).name());
+                stepTimed(s, ok);
                 dispatch(ns);
                 announce(ns, Change.STEP_COMPLETED);
               })
@@ -646,7 +710,8 @@ public final class ReportJob
         .persist(List.of(done, new Succeeded(ok.text(), ok.finishedAt())))
         .thenRun(
             ns -> {
-              ctx.getLog().info("job {} SUCCESS after {} calls", jobId, totalAttempts(ns));
+              ctx.getLog().info("job {} SUCCESS after {} calls", jobId, JobViews.totalAttempts(ns));
+              stepTimed(s, ok);
               finished(ns, Change.SUCCEEDED);
             })
         .thenNoReply();
@@ -701,6 +766,7 @@ public final class ReportJob
         .thenRun(
             ns -> {
               ctx.getLog().info("job {} RETRY in {} ms: {}", jobId, wait.toMillis(), error);
+              deps.jobMetrics().retried(why.kind());
               scheduleRetry(ns);
               announce(ns, Change.RETRY);
             })
@@ -772,6 +838,7 @@ public final class ReportJob
         .onEvent(StepCompleted.class, State::stepCompleted)
         .onEvent(AttemptFailed.class, State::attemptFailed)
         .onEvent(ProviderSwitched.class, State::providerSwitched)
+        .onEvent(Resumed.class, State::resumed)
         .onEvent(Succeeded.class, (s, e) -> s.finished(JobState.SUCCESS, e.result(), null, e.at()))
         .onEvent(JobFailed.class, (s, e) -> s.finished(JobState.FAILURE, null, e.error(), e.at()))
         .onEvent(
@@ -864,9 +931,17 @@ public final class ReportJob
   }
 
   private void finished(State s, Change change) {
+    Duration took = Duration.between(s.submittedAt(), s.finishedAt());
+    deps.jobMetrics().finished(s.outcome(), s.provider(), took);
     timers.cancel(MirrorRefresh.INSTANCE);
     announce(s, change);
     startIdleTimer();
+  }
+
+  private void stepTimed(State s, CallMessages.CallSucceeded ok) {
+    String provider = ok.provider() == null ? s.providerOf(ok.step()) : ok.provider();
+    Duration took = Duration.between(ok.startedAt(), ok.finishedAt());
+    deps.jobMetrics().stepCompleted(provider, s.steps().get(ok.step()).name(), took);
   }
 
   private void startMirrorRefresh() {
@@ -887,78 +962,13 @@ public final class ReportJob
 
   // ---------------------------------------------------------------- views
 
-  private static int totalAttempts(State s) {
-    return s.steps().stream().mapToInt(Step::attempts).sum();
-  }
-
   /** The job as clients see it, runtime phase included. */
   JobView view(State s) {
-    int current = s.currentStep();
-    boolean running = s.isActive() && phase == Phase.RUNNING;
-    JobState state;
-    if (s.isTerminal()) state = s.outcome();
-    else if (phase == Phase.BACKOFF) state = JobState.RETRY;
-    else if (running || totalAttempts(s) > 0) state = JobState.STARTED;
-    else state = JobState.PENDING;
-
-    List<StepView> steps = new ArrayList<>(s.steps().size());
-    Usage usage = Usage.NONE;
-    for (int i = 0; i < s.steps().size(); i++) {
-      Step st = s.steps().get(i);
-      boolean isCurrent = i == current;
-      JobState stepState;
-      if (st.done()) stepState = JobState.SUCCESS;
-      else if (!isCurrent) stepState = JobState.PENDING;
-      else if (s.isTerminal())
-        stepState = s.outcome() == JobState.SUCCESS ? JobState.PENDING : s.outcome();
-      else if (phase == Phase.BACKOFF) stepState = JobState.RETRY;
-      else if (running) stepState = JobState.STARTED;
-      else stepState = JobState.PENDING;
-      Instant started = st.startedAt();
-      Long durationMs =
-          st.done() && started != null
-              ? Duration.between(started, st.finishedAt()).toMillis()
-              : null;
-      Answer a = st.answer();
-      steps.add(
-          new StepView(
-              st.name(),
-              stepState,
-              st.attempts(),
-              started,
-              st.finishedAt(),
-              durationMs,
-              st.lastError(),
-              a == null ? null : a.provider(),
-              a == null ? null : a.model(),
-              a == null ? null : a.usage(),
-              a == null ? null : a.finishReason(),
-              triedBy(s, st)));
-      if (a != null) usage = usage.plus(a.usage());
-    }
-    return new JobView(
-        s.jobId(),
-        s.startup(),
-        s.provider(),
-        state,
-        totalAttempts(s),
-        current < s.steps().size() ? s.steps().get(current).name() : null,
-        steps,
-        s.result(),
-        s.error(),
-        deps.nodeName(),
-        s.submittedAt(),
-        s.updatedAt(),
-        s.finishedAt(),
-        phase == Phase.BACKOFF && s.isActive() ? s.nextRetryAt() : null,
-        usage,
-        s.providers(),
-        phase == Phase.QUEUED && s.isActive() ? waiting : null);
-  }
-
-  /** The providers a step was handed to, in order: its chain up to the current one. */
-  private static List<String> triedBy(State s, Step st) {
-    if (st.attempts() == 0 && st.providerIndex() == 0) return List.of();
-    return s.providers().subList(0, Math.min(st.providerIndex() + 1, s.providers().size()));
+    return JobViews.view(
+        s,
+        phase == Phase.RUNNING,
+        phase == Phase.BACKOFF,
+        phase == Phase.QUEUED ? waiting : null,
+        deps.nodeName());
   }
 }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonIgnore;
 import io.reportcluster.node.job.ReportJob.AttemptFailed;
 import io.reportcluster.node.job.ReportJob.AttemptStarted;
 import io.reportcluster.node.job.ReportJob.ProviderSwitched;
+import io.reportcluster.node.job.ReportJob.Resumed;
 import io.reportcluster.node.job.ReportJob.StepCompleted;
 import io.reportcluster.node.job.ReportJob.Submitted;
 import io.reportcluster.protocol.Api.Usage;
@@ -96,6 +97,12 @@ public final class ReportJobState {
           switchedAtAttempt);
     }
 
+    /** A retried job's failed step: back to the first provider, with a fresh retry budget. */
+    Step resumed() {
+      return new Step(
+          name, attempts, false, output, startedAt, finishedAt, lastError, answer, 0, attempts);
+    }
+
     Step completed(StepCompleted e) {
       return new Step(
           name,
@@ -110,6 +117,10 @@ public final class ReportJobState {
           switchedAtAttempt);
     }
   }
+
+  /** A run of the job that ended (in FAILURE) before a client retried it. */
+  public record Run(Instant startedAt, Instant finishedAt, JobState outcome, String error)
+      implements CborSerializable {}
 
   /** Who answered a step, what it cost, and why the model stopped. */
   public record Answer(String provider, String model, Usage usage, String finishReason)
@@ -128,12 +139,15 @@ public final class ReportJobState {
       Instant updatedAt,
       Instant finishedAt,
       Instant nextRetryAt,
-      List<String> providers)
+      List<String> providers,
+      Instant runStartedAt,
+      List<Run> pastRuns)
       implements CborSerializable {
 
     static final State EMPTY =
         new State(
-            null, null, null, null, List.of(), null, null, null, null, null, null, null, List.of());
+            null, null, null, null, List.of(), null, null, null, null, null, null, null, List.of(),
+            null, List.of());
 
     @JsonIgnore
     public boolean isEmpty() {
@@ -186,7 +200,9 @@ public final class ReportJobState {
           e.at(),
           null,
           null,
-          e.chain());
+          e.chain(),
+          e.at(),
+          List.of());
     }
 
     /** The provider a step calls now. */
@@ -220,7 +236,9 @@ public final class ReportJobState {
           at,
           finishedAt,
           nextRetry,
-          providers);
+          providers,
+          runStartedAt,
+          pastRuns);
     }
 
     State attemptStarted(AttemptStarted e) {
@@ -252,7 +270,33 @@ public final class ReportJobState {
           at,
           at,
           null,
-          providers);
+          providers,
+          runStartedAt,
+          pastRuns);
+    }
+
+    /** A client retried the failed job: a new run from its failed step. */
+    State resumed(Resumed e) {
+      List<Run> runs = new ArrayList<>(pastRuns);
+      runs.add(new Run(runStartedAt, finishedAt, outcome, error));
+      List<Step> copy = new ArrayList<>(steps);
+      copy.set(e.step(), steps.get(e.step()).resumed());
+      return new State(
+          jobId,
+          startup,
+          provider,
+          idempotencyKey,
+          List.copyOf(copy),
+          null,
+          null,
+          null,
+          submittedAt,
+          e.at(),
+          null,
+          null,
+          providers,
+          e.at(),
+          List.copyOf(runs));
     }
   }
 }

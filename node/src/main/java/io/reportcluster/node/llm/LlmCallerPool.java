@@ -186,13 +186,17 @@ public final class LlmCallerPool {
 
   /**
    * A call in the queue or in a caller's hands; {@code seq} keeps the order of arrival across the
-   * providers' queues, {@code cancelled} marks one whose job no longer wants it.
+   * providers' queues, {@code cancelled} marks one whose job no longer wants it, {@code queuedAtMs}
+   * is when it first arrived.
    */
-  private record Queued(long seq, CallMessages.Call call, boolean cancelled) {}
+  private record Queued(long seq, CallMessages.Call call, boolean cancelled, long queuedAtMs) {}
 
   private final ActorContext<Command> ctx;
   private final TimerScheduler<Command> timers;
   private final PoolMetrics metrics;
+
+  /** The same calls, as operators see them (see {@link PoolCalls}). */
+  private final PoolCalls calls;
 
   /**
    * One FIFO queue per provider: a provider that is held back (no budget, a cooldown) keeps its
@@ -216,6 +220,7 @@ public final class LlmCallerPool {
     this.ctx = ctx;
     this.timers = timers;
     this.metrics = metrics;
+    this.calls = metrics.calls;
   }
 
   private Behavior<Command> behavior() {
@@ -223,7 +228,7 @@ public final class LlmCallerPool {
         .onMessage(
             Submit.class,
             s -> {
-              enqueueLast(new Queued(seq++, s.call(), false));
+              enqueueLast(new Queued(seq++, s.call(), false, System.currentTimeMillis()));
               dispatch();
               return Behaviors.same();
             })
@@ -232,6 +237,7 @@ public final class LlmCallerPool {
             f -> {
               if (f.message() instanceof LlmCaller.Ready r) {
                 running.remove(r.caller());
+                calls.ended(r.caller());
                 // A restarted caller says it is ready again: never list one twice.
                 if (!ready.contains(r.caller())) ready.addLast(r.caller());
               } else if (f.message() instanceof LlmCaller.HandBack h) {
@@ -248,6 +254,7 @@ public final class LlmCallerPool {
               Long until = heldUntilNanos.get(u.provider());
               if (until != null && until - System.nanoTime() <= 0) {
                 heldUntilNanos.remove(u.provider());
+                calls.unheld(u.provider());
               }
               dispatch();
               return Behaviors.same();
@@ -271,6 +278,7 @@ public final class LlmCallerPool {
                       queued);
               draining = true;
               queues.clear();
+              calls.queueDropped();
               queued = 0;
               running.forEach((caller, q) -> caller.tell(new LlmCaller.Cancel(q.call())));
               dispatch();
@@ -281,14 +289,19 @@ public final class LlmCallerPool {
             c -> {
               for (ArrayDeque<Queued> q : queues.values()) {
                 int before = q.size();
-                q.removeIf(e -> matches(e.call(), c));
+                q.removeIf(
+                    e -> {
+                      if (!matches(e.call(), c)) return false;
+                      calls.dequeued(e.seq());
+                      return true;
+                    });
                 queued -= before - q.size();
               }
               running.replaceAll(
                   (caller, q) -> {
                     if (q.cancelled() || !matches(q.call(), c)) return q;
                     caller.tell(new LlmCaller.Cancel(q.call()));
-                    return new Queued(q.seq(), q.call(), true);
+                    return new Queued(q.seq(), q.call(), true, q.queuedAtMs());
                   });
               metrics.queueDepth.set(queued);
               return Behaviors.same();
@@ -307,7 +320,7 @@ public final class LlmCallerPool {
   }
 
   private void requeue(CallMessages.Call call) {
-    held(call).ifPresent(q -> enqueueFirst(new Queued(q.seq(), call, false)));
+    held(call).ifPresent(q -> enqueueFirst(new Queued(q.seq(), call, false, q.queuedAtMs())));
   }
 
   /**
@@ -318,8 +331,9 @@ public final class LlmCallerPool {
     Optional<Queued> q = held(h.call());
     if (q.isEmpty()) return;
     CallMessages.Call call = h.call().waiting(Instant.now());
-    enqueueFirst(new Queued(q.get().seq(), call, false));
+    enqueueFirst(new Queued(q.get().seq(), call, false, q.get().queuedAtMs()));
     String provider = call.request().provider();
+    calls.held(provider, h.why().reason().label());
     long until = System.nanoTime() + h.nextLook().toNanos();
     Long current = heldUntilNanos.get(provider);
     if (current == null || until - current > 0) {
@@ -343,11 +357,13 @@ public final class LlmCallerPool {
 
   private void enqueueLast(Queued q) {
     queues.computeIfAbsent(q.call().request().provider(), p -> new ArrayDeque<>()).addLast(q);
+    calls.queued(q.seq(), q.call().request(), q.queuedAtMs());
     queued++;
   }
 
   private void enqueueFirst(Queued q) {
     queues.computeIfAbsent(q.call().request().provider(), p -> new ArrayDeque<>()).addFirst(q);
+    calls.queued(q.seq(), q.call().request(), q.queuedAtMs());
     queued++;
   }
 
@@ -379,8 +395,10 @@ public final class LlmCallerPool {
       if (next == null) break;
       Queued q = next.pollFirst();
       queued--;
+      calls.dequeued(q.seq());
       ActorRef<LlmCaller.Command> caller = ready.pollFirst();
       running.put(caller, q);
+      calls.started(caller, q.call().request(), System.currentTimeMillis());
       caller.tell(new LlmCaller.Execute(q.call()));
     }
     metrics.queueDepth.set(queued);

@@ -2,6 +2,7 @@ package io.reportcluster.node.llm;
 
 import io.reportcluster.node.llm.provider.LlmAnswer;
 import io.reportcluster.protocol.Api.NodeStats;
+import io.reportcluster.protocol.NodeCalls;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -18,6 +19,7 @@ public final class PoolMetrics {
   final AtomicLong succeeded = new AtomicLong();
   final AtomicLong failed = new AtomicLong();
   final AtomicLong cancelled = new AtomicLong();
+  final PoolCalls calls = new PoolCalls();
 
   public PoolMetrics(int callers, int queueLimit) {
     this.callers = callers;
@@ -69,6 +71,14 @@ public final class PoolMetrics {
         callsStarted(),
         callsSucceeded(),
         callsFailed());
+  }
+
+  /**
+   * The calls this node's callers hold and the head of its queue, now, as {@code GET
+   * /api/v1/node/calls} and the Redis node stats show them.
+   */
+  public NodeCalls calls(String nodeName) {
+    return calls.view(nodeName, callers, queueDepth());
   }
 
   /** Hears of every answered call's tokens and cost (the node's Prometheus counters). */

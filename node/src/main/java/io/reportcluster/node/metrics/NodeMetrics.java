@@ -5,21 +5,54 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.reportcluster.node.llm.PoolMetrics;
 import io.reportcluster.node.llm.budget.Budgets;
 import io.reportcluster.node.llm.budget.Decision;
 import io.reportcluster.node.llm.provider.LlmAnswer;
+import io.reportcluster.node.llm.provider.LlmCallException;
+import io.reportcluster.protocol.JobState;
 import java.time.Duration;
+import java.util.Locale;
 
-/** The node's Prometheus registry, served at {@code /metrics}. */
-public final class NodeMetrics {
+/**
+ * The node's Prometheus registry, served at {@code /metrics}: every series carries {@code
+ * node=<reports.node-name>}. Jobs, steps and retries ({@link JobMetrics}), HTTP requests, the
+ * caller pool, tokens and cost, budgets, fallbacks, the mirror's lag, and the JVM.
+ */
+public final class NodeMetrics implements JobMetrics, AutoCloseable {
+  /**
+   * Buckets of job and step durations: a call takes from a fraction of a second to minutes, a job
+   * with backoffs and budget waits up to hours.
+   */
+  private static final Duration[] JOB_BUCKETS =
+      seconds(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200);
+
+  /** Buckets of HTTP request durations (an SSE response is timed to its head). */
+  private static final Duration[] HTTP_BUCKETS =
+      seconds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30);
+
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final JvmGcMetrics gc = new JvmGcMetrics();
 
   public NodeMetrics(String nodeName, PoolMetrics pool) {
     registry.config().commonTags("node", nodeName);
+    new JvmMemoryMetrics().bindTo(registry);
+    gc.bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    new FileDescriptorMetrics().bindTo(registry);
     pool.onUsage(this::countUsage);
     Gauge.builder("reports_llm_callers", pool, p -> p.callers)
         .description("LLM caller actors on this node")
@@ -150,6 +183,75 @@ public final class NodeMetrics {
         .increment();
   }
 
+  // ------------------------------------------------------------------ jobs
+
+  /** {@code reports_jobs_submitted_total{provider}}. */
+  @Override
+  public void submitted(String provider) {
+    Counter.builder("reports_jobs_submitted")
+        .description("jobs accepted and journaled, by the first provider of their chain")
+        .tags("provider", label(provider))
+        .register(registry)
+        .increment();
+  }
+
+  /**
+   * {@code reports_jobs_finished_total{state, provider}} and {@code
+   * reports_job_duration_seconds{state, provider}} (a histogram, submitted to finished).
+   */
+  @Override
+  public void finished(JobState outcome, String provider, Duration sinceSubmitted) {
+    String state = outcome.name();
+    String p = label(provider);
+    Counter.builder("reports_jobs_finished")
+        .description("jobs ended, by final state and the first provider of their chain")
+        .tags("state", state, "provider", p)
+        .register(registry)
+        .increment();
+    Timer.builder("reports_job_duration")
+        .description("time from a job's submit to its end")
+        .tags("state", state, "provider", p)
+        .serviceLevelObjectives(JOB_BUCKETS)
+        .register(registry)
+        .record(sinceSubmitted);
+  }
+
+  /** {@code reports_step_duration_seconds{provider, step}}: the answering call's duration. */
+  @Override
+  public void stepCompleted(String provider, String step, Duration took) {
+    Timer.builder("reports_step_duration")
+        .description("duration of the call that completed a step, by the provider that answered")
+        .tags("provider", label(provider), "step", label(step))
+        .serviceLevelObjectives(JOB_BUCKETS)
+        .register(registry)
+        .record(took);
+  }
+
+  /** {@code reports_job_retries_total{reason}}: reason is the failure's kind, lower case. */
+  @Override
+  public void retried(LlmCallException.Kind reason) {
+    Counter.builder("reports_job_retries")
+        .description("failed attempts that will be tried again after a backoff, by failure kind")
+        .tags("reason", reason.name().toLowerCase(Locale.ROOT))
+        .register(registry)
+        .increment();
+  }
+
+  // ------------------------------------------------------------------ HTTP
+
+  /**
+   * {@code http_server_requests_seconds{method, route, status}}; {@code route} must be a template
+   * (few values), never a raw path.
+   */
+  public void httpRequest(String method, String route, int status, long nanos) {
+    Timer.builder("http_server_requests")
+        .description("HTTP requests this node answered, to the response's head")
+        .tags("method", method, "route", route, "status", Integer.toString(status))
+        .serviceLevelObjectives(HTTP_BUCKETS)
+        .register(registry)
+        .record(Duration.ofNanos(nanos));
+  }
+
   public MeterRegistry registry() {
     return registry;
   }
@@ -167,5 +269,21 @@ public final class NodeMetrics {
 
   public String scrape() {
     return registry.scrape();
+  }
+
+  /** Stops listening to the JVM's GC notifications. */
+  @Override
+  public void close() {
+    gc.close();
+  }
+
+  private static String label(String value) {
+    return value == null ? "unknown" : value;
+  }
+
+  private static Duration[] seconds(double... values) {
+    Duration[] out = new Duration[values.length];
+    for (int i = 0; i < values.length; i++) out[i] = Duration.ofNanos((long) (values[i] * 1e9));
+    return out;
   }
 }

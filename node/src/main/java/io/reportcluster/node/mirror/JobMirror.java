@@ -24,6 +24,8 @@ public interface JobMirror {
     SUCCEEDED,
     FAILED,
     REVOKED,
+    /** A client retried a FAILURE job: it runs again from its failed step. */
+    RESUMED,
     /** The job's entity started again (after a restart, or on another node). */
     RECOVERED,
     /** A transition that missed Redis during an outage, written once it is back. */

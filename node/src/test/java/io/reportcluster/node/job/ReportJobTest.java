@@ -25,6 +25,11 @@ import io.reportcluster.node.job.ReportJob.GetReply;
 import io.reportcluster.node.job.ReportJob.IdempotencyConflict;
 import io.reportcluster.node.job.ReportJob.JobFailed;
 import io.reportcluster.node.job.ReportJob.NotFound;
+import io.reportcluster.node.job.ReportJob.Resumed;
+import io.reportcluster.node.job.ReportJob.Retry;
+import io.reportcluster.node.job.ReportJob.RetryAccepted;
+import io.reportcluster.node.job.ReportJob.RetryRefused;
+import io.reportcluster.node.job.ReportJob.RetryReply;
 import io.reportcluster.node.job.ReportJob.StepCompleted;
 import io.reportcluster.node.job.ReportJob.SubmitReply;
 import io.reportcluster.node.job.ReportJob.Submitted;
@@ -38,6 +43,8 @@ import io.reportcluster.node.llm.provider.LlmAnswer.FinishReason;
 import io.reportcluster.node.llm.provider.LlmCallException;
 import io.reportcluster.node.llm.provider.LlmCallException.Kind;
 import io.reportcluster.node.llm.provider.LlmRequest;
+import io.reportcluster.node.metrics.JobMetrics;
+import io.reportcluster.node.mirror.JobMirror;
 import io.reportcluster.node.testkit.Await;
 import io.reportcluster.protocol.Api.JobView;
 import io.reportcluster.protocol.Api.StepView;
@@ -151,6 +158,9 @@ class ReportJobTest {
 
   /** The node's pool figures that admission reads; the queue limit is set per test. */
   private PoolMetrics poolMetrics = new PoolMetrics(4, 1000);
+
+  /** What the job told the metrics, in order. */
+  private final RecordedMetrics metrics = new RecordedMetrics();
 
   private EventSourcedBehaviorTestKit<Command, Event, State> entity;
   private Journal journal;
@@ -612,6 +622,102 @@ class ReportJobTest {
   }
 
   @Nested
+  @DisplayName("a job retried after a FAILURE")
+  class ARetriedJob {
+    private CommandResultWithReply<Command, Event, State, RetryReply> retry() {
+      return run(Retry::new);
+    }
+
+    /** Step 0 done, step 1 fails after every retry: the job is FAILURE at step 1. */
+    private void givenFailedAtStep1() {
+      givenSubmittedJob(FAST_RETRIES);
+      completeSteps(1);
+      for (int attempt = 1; attempt <= MAX_RETRIES + 1; attempt++) {
+        takeCall(1, attempt).starts().fails(Kind.SERVER_ERROR, "503 overloaded");
+        if (attempt <= MAX_RETRIES) journal.next(AttemptFailed.class);
+      }
+      journal.nextEvents(AttemptFailed.class, JobFailed.class);
+      assertThat(view().state()).isEqualTo(FAILURE);
+    }
+
+    @Test
+    void runsAgainFromItsFailedStepWithAFreshRetryBudgetAndKeepsTheFirstRun() {
+      givenFailedAtStep1();
+
+      var result = retry();
+
+      Resumed resumed = (Resumed) result.events().get(0);
+      assertThat(result.events()).hasSize(1);
+      assertThat(resumed.step()).isEqualTo(1);
+      JobView accepted = result.replyOfType(RetryAccepted.class).job();
+      assertThat(accepted.state()).isEqualTo(STARTED);
+      assertThat(accepted.error()).isNull();
+      assertThat(accepted.finishedAt()).isNull();
+      assertThat(accepted.runs()).hasSize(2);
+      assertThat(accepted.runs().get(0).state()).isEqualTo(FAILURE);
+      assertThat(accepted.runs().get(0).error()).contains("503 overloaded");
+      assertThat(accepted.runs().get(1).state()).isNull();
+      assertThat(accepted.runs().get(1).startedAt()).isEqualTo(resumed.at());
+
+      // The step's attempts go on counting, and it gets max-retries retries again.
+      int first = MAX_RETRIES + 2;
+      for (int attempt = first; attempt < first + MAX_RETRIES; attempt++) {
+        takeCall(1, attempt).starts().fails(Kind.SERVER_ERROR, "503 again");
+        assertThat(journal.next(AttemptFailed.class).nextRetryAt()).isNotNull();
+      }
+      takeCall(1, first + MAX_RETRIES).starts().succeeds(output(1));
+      journal.next(StepCompleted.class);
+      takeCall(SYNTHESIS, 1).starts().succeeds(REPORT);
+      journal.nextEvents(StepCompleted.class, Succeeded.class);
+
+      JobView done = view();
+      assertThat(done.state()).isEqualTo(SUCCESS);
+      assertThat(done.result()).isEqualTo(REPORT);
+      assertThat(done.steps().get(1).attempts()).isEqualTo(first + MAX_RETRIES);
+      assertThat(done.runs()).extracting(r -> r.state()).containsExactly(FAILURE, SUCCESS);
+    }
+
+    @Test
+    void aRecoveredJobKeepsBothRunsAndItsRetriedStep() {
+      givenFailedAtStep1();
+      retry();
+      takeCall(1, MAX_RETRIES + 2);
+
+      State recovered = entity.restart().state();
+
+      assertThat(recovered.isActive()).isTrue();
+      assertThat(recovered.pastRuns()).hasSize(1);
+      assertThat(recovered.steps().get(1).attemptsOnProvider()).isZero();
+      takeCall(1, MAX_RETRIES + 2);
+    }
+
+    @ParameterizedTest
+    @EnumSource(
+        value = JobState.class,
+        names = {"SUCCESS", "REVOKED"})
+    void aJobThatDidNotFailIsNotRetried(JobState outcome) {
+      givenSubmittedJob(SLOW_RETRIES);
+      finishAs(outcome);
+
+      var result = retry();
+
+      assertThat(result.hasNoEvents()).isTrue();
+      assertThat(result.replyOfType(RetryRefused.class).job().state()).isEqualTo(outcome);
+      pool.expectNoMessage(QUIET);
+    }
+
+    @Test
+    void aRunningJobIsNotRetried() {
+      givenSubmittedJob(SLOW_RETRIES);
+
+      var result = retry();
+
+      assertThat(result.hasNoEvents()).isTrue();
+      assertThat(result.replyOfType(RetryRefused.class).job().state()).isEqualTo(PENDING);
+    }
+  }
+
+  @Nested
   class StaleAnswers {
     @Test
     void answersForAnotherStepOrAttemptAreIgnored() {
@@ -770,6 +876,94 @@ class ReportJobTest {
 
       pool.expectNoMessage(QUIET);
       assertThat(view().state()).isEqualTo(outcome);
+    }
+  }
+
+  @Nested
+  @DisplayName("metrics: counted once per persisted fact, never again on replay")
+  class Metrics {
+    @Test
+    @DisplayName(
+        "a job counts its submit, each completed step, each retry and its end; a repeated submit"
+            + " and a restart count nothing")
+    void aJobIsCountedOnceAndNotAgainWhenItRecovers() {
+      givenSubmittedJob(FAST_RETRIES);
+      assertThat(submit(STARTUP, PROVIDER).replyOfType(Accepted.class).created()).isFalse();
+      completeSteps(1);
+      takeCall(1, 1).starts().fails(Kind.RATE_LIMITED, "429 slow down");
+      journal.next(AttemptFailed.class);
+      takeCall(1, 2).starts().succeeds(output(1));
+      journal.next(StepCompleted.class);
+      Caller last = takeCall(SYNTHESIS, 1).starts().succeeds(REPORT);
+      journal.nextEvents(StepCompleted.class, Succeeded.class);
+
+      JobView done = view();
+      List<String> expected =
+          List.of(
+              "submitted simulated",
+              "step simulated market",
+              "retried RATE_LIMITED",
+              "step simulated team",
+              "step simulated synthesis",
+              "finished SUCCESS simulated "
+                  + Duration.between(done.submittedAt(), last.finishedAt).toMillis()
+                  + " ms");
+      Await.until(DEADLINE, "the job's end is counted", () -> metrics.size() == expected.size());
+      assertThat(metrics.all()).containsExactlyElementsOf(expected);
+
+      entity.restart();
+      assertThat(view().state()).isEqualTo(SUCCESS);
+      assertThat(metrics.all()).as("nothing counted on replay").containsExactlyElementsOf(expected);
+    }
+
+    @ParameterizedTest
+    @EnumSource(
+        value = JobState.class,
+        names = {"FAILURE", "REVOKED"})
+    @DisplayName("a job that fails or is cancelled is counted as finished in that state")
+    void aFailedOrCancelledJobIsCountedInItsState(JobState outcome) {
+      givenSubmittedJob(FAST_RETRIES);
+      finishAs(outcome);
+      Await.until(DEADLINE, "the job's end is counted", () -> metrics.size() == 2);
+      assertThat(metrics.all()).hasSize(2).first().isEqualTo("submitted simulated");
+      assertThat(metrics.all().get(1)).startsWith("finished " + outcome + " simulated ");
+
+      entity.restart();
+      assertThat(view().state()).isEqualTo(outcome);
+      assertThat(metrics.all()).hasSize(2);
+    }
+  }
+
+  /** Job metrics as lines of text, e.g. "step simulated market". */
+  private static final class RecordedMetrics implements JobMetrics {
+    private final List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @Override
+    public void submitted(String provider) {
+      lines.add("submitted " + provider);
+    }
+
+    @Override
+    public void finished(JobState outcome, String provider, Duration sinceSubmitted) {
+      lines.add("finished " + outcome + " " + provider + " " + sinceSubmitted.toMillis() + " ms");
+    }
+
+    @Override
+    public void stepCompleted(String provider, String step, Duration took) {
+      lines.add("step " + provider + " " + step + (took.isNegative() ? " took < 0" : ""));
+    }
+
+    @Override
+    public void retried(Kind reason) {
+      lines.add("retried " + reason);
+    }
+
+    int size() {
+      return lines.size();
+    }
+
+    List<String> all() {
+      return List.copyOf(lines);
     }
   }
 
@@ -947,7 +1141,16 @@ class ReportJobTest {
         EventSourcedBehaviorTestKit.create(
             kit.system(),
             ReportJob.create(
-                jobId, shard.ref(), new ReportJob.Deps(settings, pool.ref(), poolMetrics, NODE)),
+                jobId,
+                shard.ref(),
+                new ReportJob.Deps(
+                    settings,
+                    pool.ref(),
+                    poolMetrics,
+                    NODE,
+                    JobMirror.NONE,
+                    ReportJob.Fallbacks.NONE,
+                    metrics)),
             EventSourcedBehaviorTestKit.enabledSerializationSettings());
     journal = new Journal(PersistenceId.of(ReportJob.TYPE_KEY.name(), jobId).id());
     // The entity recovers at once, finds nothing and asks to leave (under sharding, a Submit

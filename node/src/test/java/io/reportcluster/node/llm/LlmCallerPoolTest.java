@@ -14,7 +14,10 @@ import io.reportcluster.node.llm.provider.ProviderRegistry;
 import io.reportcluster.node.llm.provider.ProviderSettings;
 import io.reportcluster.node.testkit.Await;
 import io.reportcluster.node.testkit.RecordingProvider;
+import io.reportcluster.protocol.NodeCalls;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -289,6 +292,9 @@ class LlmCallerPoolTest {
     Await.until(Duration.ofSeconds(5), "two queued", () -> pool.metrics().queueDepth() == 2);
     pool.ref().tell(new LlmCallerPool.CancelCalls("job-cancelled", null));
     Await.until(Duration.ofSeconds(5), "one queued", () -> pool.metrics().queueDepth() == 1);
+    assertThat(pool.metrics().calls("n").queued())
+        .extracting(NodeCalls.Queued::jobId)
+        .containsExactly("job-kept");
 
     Await.until(Duration.ofSeconds(5), "first call", () -> gate.pending.size() == 1);
     gate.releaseAll();
@@ -430,6 +436,12 @@ class LlmCallerPoolTest {
         Duration.ofSeconds(5),
         "nothing in flight or queued",
         () -> pool.metrics().inFlight() == 0 && pool.metrics().queueDepth() == 0);
+    Await.until(
+        Duration.ofSeconds(5),
+        "no call shown in flight or queued",
+        () -> pool.metrics().calls("n").inFlight().isEmpty());
+    assertThat(pool.metrics().calls("n").queued()).isEmpty();
+    assertThat(pool.metrics().calls("n").queueByProvider()).isEmpty();
     pool.ref().tell(call("job-late", "p", probe.ref()));
     probe.expectMessageClass(CallMessages.CallStarted.class);
     probe.expectMessageClass(CallMessages.CallStarted.class);
@@ -486,10 +498,9 @@ class LlmCallerPoolTest {
             Duration.ofMillis(50),
             Duration.ofMillis(200),
             0.0);
+    PoolMetrics metrics = new PoolMetrics(1, 100);
     ActorRef<LlmCallerPool.Command> pool =
-        testKit.spawn(
-            LlmCallerPool.create(
-                settings, registry, new PoolMetrics(1, 100), DeltaSink.NONE, budgets));
+        testKit.spawn(LlmCallerPool.create(settings, registry, metrics, DeltaSink.NONE, budgets));
     TestProbe<CallMessages.CallResult> first = testKit.createTestProbe();
     TestProbe<CallMessages.CallResult> second = testKit.createTestProbe();
     TestProbe<CallMessages.CallResult> other = testKit.createTestProbe();
@@ -507,6 +518,93 @@ class LlmCallerPoolTest {
     other.expectMessageClass(CallMessages.CallStarted.class);
     other.expectMessageClass(CallMessages.CallSucceeded.class);
     second.expectNoMessage(Duration.ofMillis(500));
+    NodeCalls view = metrics.calls("node-a");
+    assertThat(view.queued())
+        .singleElement()
+        .satisfies(
+            q -> {
+              assertThat(q.jobId()).isEqualTo("job-2");
+              assertThat(q.provider()).isEqualTo("limited");
+              assertThat(q.waitingFor()).isEqualTo("budget: requests");
+            });
+    assertThat(view.queueByProvider()).containsExactly(Map.entry("limited", 1));
+    assertThat(view.queueDepth()).isEqualTo(1);
+  }
+
+  @Test
+  @DisplayName(
+      "the pool shows the call its caller holds and the calls that wait, in order, until they are"
+          + " done")
+  void theCallsInFlightAndTheQueueAreVisibleUntilTheyAreDone() {
+    GatedProvider gate = new GatedProvider();
+    Pool pool = pool(gate, 1, Duration.ofMinutes(1));
+    TestProbe<CallMessages.CallResult> probe = testKit.createTestProbe();
+    Instant before = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+
+    pool.ref().tell(step("job-first", 2, "team", 3, probe.ref()));
+    pool.ref().tell(step("job-second", 0, "market", 1, probe.ref()));
+    pool.ref().tell(step("job-third", 4, "synthesis", 1, probe.ref()));
+    Await.until(Duration.ofSeconds(5), "the first call runs", () -> gate.pending.size() == 1);
+    Await.until(Duration.ofSeconds(5), "two queued", () -> pool.metrics().queueDepth() == 2);
+
+    NodeCalls view = pool.metrics().calls("node-a");
+    assertThat(view.node()).isEqualTo("node-a");
+    assertThat(view.callers()).isEqualTo(1);
+    assertThat(view.inFlight())
+        .singleElement()
+        .satisfies(
+            c -> {
+              assertThat(c.jobId()).isEqualTo("job-first");
+              assertThat(c.step()).isEqualTo(2);
+              assertThat(c.stepName()).isEqualTo("team");
+              assertThat(c.provider()).isEqualTo("gated");
+              assertThat(c.attempt()).isEqualTo(3);
+              assertThat(c.startedAt()).isBetween(before, Instant.now());
+            });
+    assertThat(view.queueDepth()).isEqualTo(2);
+    assertThat(view.queueByProvider()).containsExactly(Map.entry("gated", 2));
+    assertThat(view.queued())
+        .extracting(NodeCalls.Queued::jobId, NodeCalls.Queued::step, NodeCalls.Queued::stepName)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("job-second", 0, "market"),
+            org.assertj.core.groups.Tuple.tuple("job-third", 4, "synthesis"));
+    assertThat(view.queued())
+        .allSatisfy(
+            q -> {
+              assertThat(q.provider()).isEqualTo("gated");
+              assertThat(q.waitingFor()).as("waits for a caller only").isNull();
+              assertThat(q.queuedAt()).isBetween(before, Instant.now());
+            });
+    assertThat(view.queued().get(0).queuedAt()).isBeforeOrEqualTo(view.queued().get(1).queuedAt());
+
+    // The gate opens one call at a time: the single caller takes the next as each one ends.
+    int answered = 0;
+    while (answered < 3) {
+      Await.until(Duration.ofSeconds(5), "the next call runs", () -> gate.pending.size() > 0);
+      answered += gate.releaseAll();
+    }
+    finishedOnly(probe, 3);
+    Await.until(
+        Duration.ofSeconds(5),
+        "no call shown in flight or queued",
+        () -> {
+          NodeCalls now = pool.metrics().calls("node-a");
+          return now.inFlight().isEmpty()
+              && now.queued().isEmpty()
+              && now.queueByProvider().isEmpty()
+              && now.queueDepth() == 0;
+        });
+  }
+
+  private static LlmCallerPool.Submit step(
+      String jobId,
+      int step,
+      String stepName,
+      int attempt,
+      ActorRef<CallMessages.CallResult> replyTo) {
+    return new LlmCallerPool.Submit(
+        new CallMessages.Call(
+            new LlmRequest(jobId, "Acme", step, stepName, attempt, "gated", "p"), replyTo));
   }
 
   private static LlmCallerPool.Submit submitTo(

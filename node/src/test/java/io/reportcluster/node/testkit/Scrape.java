@@ -6,9 +6,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -39,6 +42,34 @@ public final class Scrape {
       if (found.entrySet().containsAll(labels.entrySet())) sum += Double.parseDouble(m.group(3));
     }
     return sum;
+  }
+
+  /** One sample line of a scrape: the series' name, its labels, its value. */
+  public record Sample(String name, Map<String, String> labels, double value) {}
+
+  /** Every sample of a scrape's text, in order; comments (# HELP, # TYPE) left out. */
+  public static List<Sample> samples(String text) {
+    List<Sample> out = new ArrayList<>();
+    for (String line : text.split("\n")) {
+      if (line.isBlank() || line.startsWith("#")) continue;
+      Matcher m = SAMPLE.matcher(line);
+      if (!m.matches()) throw new AssertionError("not a Prometheus sample line: " + line);
+      Map<String, String> labels = new TreeMap<>();
+      if (m.group(2) != null) {
+        Matcher l = LABEL.matcher(m.group(2));
+        while (l.find()) labels.put(l.group(1), l.group(2));
+      }
+      out.add(new Sample(m.group(1), labels, value(m.group(3).trim())));
+    }
+    return out;
+  }
+
+  private static double value(String text) {
+    return switch (text) {
+      case "+Inf" -> Double.POSITIVE_INFINITY;
+      case "-Inf" -> Double.NEGATIVE_INFINITY;
+      default -> Double.parseDouble(text);
+    };
   }
 
   /** The same summed over several nodes: a cluster's count. */

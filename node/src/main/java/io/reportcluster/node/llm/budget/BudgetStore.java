@@ -24,4 +24,16 @@ interface BudgetStore {
 
   /** {@code began}: no cooldown was running before; {@code left}: until the pause ends. */
   record Cooldown(boolean began, Duration left) {}
+
+  /** What the provider's budget holds in the last {@code windowMs}, for operators; reads only. */
+  CompletionStage<Figures> figures(String provider, long windowMs);
+
+  /**
+   * A budget's current window: its pause (until, epoch ms; 0: none), and the requests and tokens in
+   * the window (0 where nothing is counted: the limit is not set).
+   */
+  record Figures(
+      long cooldownUntilMs, long requests, long tokens, long inputTokens, long outputTokens) {
+    static final Figures NONE = new Figures(0, 0, 0, 0, 0);
+  }
 }

@@ -2,7 +2,9 @@ package io.reportcluster.node.llm.budget;
 
 import io.reportcluster.node.llm.provider.ProviderSettings.Limits;
 import io.reportcluster.node.redis.RedisConnections;
+import io.reportcluster.protocol.ProvidersView;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -112,6 +114,39 @@ public final class Budgets {
   public String mode() {
     if (shared.isEmpty()) return "local";
     return onShare.get() ? "local-share" : "shared";
+  }
+
+  /**
+   * What a provider's budget holds in the current window, for operators: the cluster's figures
+   * while it shares one budget (one read-only script run in Redis), this node's own otherwise (its
+   * share while Redis is away). A figure whose limit is not set is not counted: null. The figures
+   * are null too when Redis cannot be read now (the mode still says shared until a call finds it
+   * away); the cooldown then is the last this node saw.
+   */
+  public CompletionStage<ProvidersView.Budget> usage(String provider) {
+    Limits l = limits(provider);
+    String mode = mode();
+    long window = settings.window().toMillis();
+    BudgetStore store = "shared".equals(mode) ? shared.get() : local;
+    return store
+        .figures(provider, window)
+        .handle(
+            (f, unreadable) -> {
+              long pause =
+                  Math.max(
+                      f == null ? 0 : f.cooldownUntilMs(), pauseUntil.getOrDefault(provider, 0L));
+              Instant cooldown =
+                  pause > System.currentTimeMillis() ? Instant.ofEpochMilli(pause) : null;
+              boolean known = f != null;
+              return new ProvidersView.Budget(
+                  mode,
+                  known && l.rpm() > 0 ? f.requests() : null,
+                  known && l.tpm() > 0 ? f.tokens() : null,
+                  known && l.inputTpm() > 0 ? f.inputTokens() : null,
+                  known && l.outputTpm() > 0 ? f.outputTokens() : null,
+                  cooldown,
+                  settings.window().toSeconds());
+            });
   }
 
   /**

@@ -52,6 +52,13 @@ final class LocalBudgetStore implements BudgetStore {
         budget(provider).cooldown(pause.toMillis(), clockMs.getAsLong()));
   }
 
+  @Override
+  public CompletionStage<Figures> figures(String provider, long windowMs) {
+    ProviderBudget b = budgets.get(provider);
+    return CompletableFuture.completedFuture(
+        b == null ? Figures.NONE : b.figures(clockMs.getAsLong(), windowMs));
+  }
+
   /** A reservation still in its window: how old it is, and its tokens. */
   record Spent(String callId, long ageMs, long amount) {}
 
@@ -156,6 +163,17 @@ final class LocalBudgetStore implements BudgetStore {
       boolean began = cooldownUntil <= now;
       cooldownUntil = Math.max(cooldownUntil, now + pauseMs);
       return new Cooldown(began, Duration.ofMillis(cooldownUntil - now));
+    }
+
+    /** Drops what left the window, as a reservation would, and counts what is left. */
+    synchronized Figures figures(long now, long window) {
+      long oldest = now - window;
+      return new Figures(
+          cooldownUntil > now ? cooldownUntil : 0,
+          requests.evict(oldest),
+          tokens.evict(oldest),
+          input.evict(oldest),
+          output.evict(oldest));
     }
 
     synchronized Recent recent(long now, long window) {

@@ -24,6 +24,7 @@ final class RedisBudgetStore implements BudgetStore {
   private static final String SETTLE = script("settle");
   private static final String COOLDOWN = script("cooldown");
   private static final String IMPORT = script("import");
+  private static final String USAGE = script("usage");
 
   private final RedisConnections redis;
   private final RedisKeys keys;
@@ -123,6 +124,23 @@ final class RedisBudgetStore implements BudgetStore {
     System.arraycopy(usageKeys(provider), 0, k, 0, 10);
     System.arraycopy(requestKeys(provider), 0, k, 10, 3);
     return run(IMPORT, k, args.toArray(String[]::new)).thenApply(r -> null);
+  }
+
+  @Override
+  public CompletionStage<Figures> figures(String provider, long windowMs) {
+    String[] k = new String[13];
+    k[0] = keys.budget(provider, "cooldown");
+    System.arraycopy(requestKeys(provider), 0, k, 1, 3);
+    System.arraycopy(usageKeys(provider), 0, k, 4, 9);
+    return run(USAGE, k, new String[] {String.valueOf(windowMs)})
+        .thenApply(
+            r ->
+                new Figures(
+                    (Long) r.get(0),
+                    (Long) r.get(1),
+                    (Long) r.get(2),
+                    (Long) r.get(3),
+                    (Long) r.get(4)));
   }
 
   /** The requests' window: log, amounts (always 1), sum. */

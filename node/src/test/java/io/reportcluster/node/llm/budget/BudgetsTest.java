@@ -3,6 +3,9 @@ package io.reportcluster.node.llm.budget;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.reportcluster.node.llm.provider.ProviderSettings.Limits;
+import io.reportcluster.protocol.ProvidersView;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -37,6 +40,30 @@ class BudgetsTest {
   void aNodeOfThreeKeepsToAThird() {
     members.set(3);
     assertThat(grantedAtOnce()).isEqualTo(4);
+  }
+
+  @Test
+  @DisplayName(
+      "operators see the requests in the window, nothing for limits not set, and a 429's pause")
+  void usageOfANodeAlone() {
+    for (int i = 0; i < 3; i++) {
+      budgets.reserve("openai", "call-" + (++calls), new Cost(10, 0)).toCompletableFuture().join();
+    }
+    ProvidersView.Budget usage = budgets.usage("openai").toCompletableFuture().join();
+    assertThat(usage.mode()).isEqualTo("local");
+    assertThat(usage.requestsInWindow()).isEqualTo(3L);
+    assertThat(usage.tokensInWindow()).as("no token limit: not counted").isNull();
+    assertThat(usage.inputTokensInWindow()).isNull();
+    assertThat(usage.outputTokensInWindow()).isNull();
+    assertThat(usage.cooldownUntil()).isNull();
+    assertThat(usage.windowSeconds()).isEqualTo(60);
+
+    Instant before = Instant.now();
+    budgets.rateLimited("other", Duration.ofSeconds(30)).toCompletableFuture().join();
+    ProvidersView.Budget paused = budgets.usage("other").toCompletableFuture().join();
+    assertThat(paused.cooldownUntil())
+        .isBetween(before.plusSeconds(29), Instant.now().plusSeconds(30));
+    assertThat(paused.requestsInWindow()).as("no limits at all").isNull();
   }
 
   /**

@@ -274,6 +274,30 @@ class LocalBudgetStoreTest {
     }
   }
 
+  @Nested
+  @DisplayName("figures for operators")
+  class Figures {
+    @Test
+    @DisplayName(
+        "the window's requests and tokens as settled, and the pause; what left the window is gone")
+    void whatTheWindowHolds() {
+      Plan plan = new Plan(60_000, 600, 10, 600, 10_000, 5_000, 2_000, 0, 0);
+      String first = nextId();
+      assertThat(reserve(plan, first, new Cost(100, 20))).isEqualTo(granted());
+      now.addAndGet(30_000);
+      assertThat(reserve(plan, nextId(), new Cost(50, 10))).isEqualTo(granted());
+      store.settle(P, first, new Cost(30, 5));
+      cooldown(Duration.ofSeconds(5));
+
+      assertThat(figures())
+          .isEqualTo(new BudgetStore.Figures(now.get() + 5_000, 2, 30 + 5 + 60, 30 + 50, 5 + 10));
+      now.addAndGet(30_000); // the first call left the window, and the pause is over
+      assertThat(figures()).isEqualTo(new BudgetStore.Figures(0, 1, 60, 50, 10));
+      assertThat(store.figures("never-called", 60_000).toCompletableFuture().join())
+          .isEqualTo(BudgetStore.Figures.NONE);
+    }
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private static Limits limits(int rpm, long tpm) {
@@ -303,6 +327,10 @@ class LocalBudgetStoreTest {
 
   private Decision reserve(Plan plan, String id, Cost cost) {
     return store.reserve(P, plan, id, cost).toCompletableFuture().join();
+  }
+
+  private BudgetStore.Figures figures() {
+    return store.figures(P, 60_000).toCompletableFuture().join();
   }
 
   private BudgetStore.Cooldown cooldown(Duration pause) {

@@ -218,6 +218,39 @@ class RedisBudgetStoreIT {
     assertThat(granted).as("calls of one token granted on a budget of 100").isEqualTo(100);
   }
 
+  @Test
+  @DisplayName(
+      "what the window holds, as any node reads it: requests, tokens as settled, the pause;"
+          + " reading changes nothing")
+  void figuresOfTheSharedWindow() {
+    Plan plan = new Plan(WINDOW, 10, 5, 5, 1_000, 500, 200, 0, 0);
+    String first = nextId();
+    assertThat(reserve(a, plan, first, new Cost(100, 20))).isEqualTo(Decision.GRANTED);
+    assertThat(reserve(b, plan, nextId(), new Cost(50, 10))).isEqualTo(Decision.GRANTED);
+    join(a.settle(P, first, new Cost(30, 5)));
+    long t0 = System.currentTimeMillis();
+    join(b.cooldown(P, Duration.ofSeconds(10)));
+
+    BudgetStore.Figures f = join(a.figures(P, WINDOW));
+    assertThat(f.requests()).isEqualTo(2);
+    assertThat(f.tokens()).isEqualTo(35 + 60);
+    assertThat(f.inputTokens()).isEqualTo(80);
+    assertThat(f.outputTokens()).isEqualTo(15);
+    // Redis keeps the time; this machine's clock and Redis' agree here within a second.
+    assertThat(f.cooldownUntilMs()).isBetween(t0 + 10_000 - 1_000, t0 + 10_000 + 1_000);
+    assertThat(join(b.figures("never-called", WINDOW))).isEqualTo(BudgetStore.Figures.NONE);
+
+    // Over a window of 1 ms both calls are old: none counts, but nothing was dropped.
+    Await.until(
+        WAIT,
+        "both calls out of a 1 ms window",
+        () -> {
+          BudgetStore.Figures old = join(a.figures(P, 1));
+          return old.requests() == 0 && old.tokens() == 0 && old.inputTokens() == 0;
+        });
+    assertThat(join(b.figures(P, WINDOW)).tokens()).isEqualTo(95);
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private static Plan tokensPlan(long tokens) {

@@ -3,6 +3,8 @@ package io.reportcluster.node.http;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.typesafe.config.ConfigFactory;
+import io.reportcluster.node.llm.PoolMetrics;
+import io.reportcluster.node.metrics.NodeMetrics;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -47,6 +49,7 @@ class DashboardRoutesTest {
             0,
             Duration.ofSeconds(1),
             64 * 1024,
+            new NodeMetrics("dashboard-test", new PoolMetrics(1, 1)),
             new DashboardRoutes().routes());
   }
 

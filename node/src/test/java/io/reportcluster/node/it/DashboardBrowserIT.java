@@ -378,13 +378,12 @@ class DashboardBrowserIT {
     try {
       awaitState(id, "STARTED");
       open("#/nodes");
-      WebElement panel =
-          wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(".nodes .panel")));
-      assertThat(panel.getText()).contains("dashboard-it-node");
-      wait.until(
-          ExpectedConditions.presenceOfElementLocated(
-              By.cssSelector(".nodes a[href='#/jobs/" + id + "']")));
-      assertThat(panel.getText()).contains("market", "simulated");
+      By panel = By.cssSelector(".nodes .panel");
+      wait.until(ExpectedConditions.textToBePresentInElementLocated(panel, "dashboard-it-node"));
+      // The call's row: its job's link, its step and its provider (the page redraws as calls move).
+      By row = By.xpath("//table[caption='In flight']//tr[.//a[@href='#/jobs/" + id + "']]");
+      wait.until(ExpectedConditions.textToBePresentInElementLocated(row, "market"));
+      wait.until(ExpectedConditions.textToBePresentInElementLocated(row, "simulated"));
     } finally {
       http.delete("/api/v1/jobs/" + id);
     }
@@ -505,10 +504,13 @@ class DashboardBrowserIT {
     return badges.isEmpty() ? null : badges.get(0).getText();
   }
 
+  /** The job ids of the table's rows, read in one go (rows come and go while it updates). */
+  @SuppressWarnings("unchecked")
   private List<String> visibleRows() {
-    return driver.findElements(By.cssSelector("#jobs-table tbody tr[data-job]")).stream()
-        .map(tr -> tr.getAttribute("data-job"))
-        .toList();
+    return (List<String>)
+        browser.script(
+            "return [...document.querySelectorAll('#jobs-table tbody tr[data-job]')]"
+                + ".map(tr => tr.dataset.job)");
   }
 
   private By button(String text) {

@@ -59,7 +59,8 @@ export function mount(main, route) {
     ui.cancel.hidden = TERMINAL.has(v.state);
     ui.retry.hidden = v.state !== 'FAILURE';
     renderFacts(ui.facts, v);
-    fill(ui.error, v.error ? [h('h3', {}, 'Error'), h('pre', { class: 'error-text' }, v.error)] : []);
+    fill(ui.error, v.error ? [h('h3', {}, 'Error'), h('pre', { class: 'error-text' }, v.error)] : [],
+      runsList(v.runs));
     renderSteps(ui, v);
     renderResult(ui.result, v);
     if (TERMINAL.has(v.state)) {
@@ -89,6 +90,8 @@ export function mount(main, route) {
     if (name === 'delta') return showDelta(ui, live, ev);
     if (ev.state && view && ev.state !== view.state) fill(ui.badge, badge(ev.state));
     if (name === 'step_completed' || name === 'retry' || name === 'fallback') live.key = null;
+    // The node ends the stream after a final event: closed here first, it is not reconnected.
+    if (TERMINAL.has(ev.state)) closeStream('ended');
     reload();
   };
   function openIfNeeded() {
@@ -168,6 +171,15 @@ function renderFacts(el, v) {
     w ? fact('Waiting for', w.provider + ' ' + w.reason + ' budget', w.until ? [' until ',
       time(w.until)] : '') : null,
   );
+}
+
+/** A job retried after a FAILURE ran more than once: each run, when and how it ended. */
+function runsList(runs) {
+  if (!runs || runs.length < 2) return null;
+  return [h('h3', {}, 'Runs'), h('ol', { class: 'runs' }, runs.map((r) => h('li', {},
+    'Run ' + r.run + ': ', time(r.started_at), r.finished_at ? [' → ', time(r.finished_at)] : '',
+    ' ', r.state ? badge(r.state) : h('span', { class: 'muted' }, 'running'),
+    r.error ? h('span', { class: 'error-text small' }, ' ' + r.error) : null)))];
 }
 
 function renderSteps(ui, v) {

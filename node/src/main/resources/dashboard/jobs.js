@@ -4,7 +4,7 @@
 // survive a visit to a job and back.
 
 import {
-  h, fill, setText, badge, jobHref, shortId, fmtInt, fmtTokens, fmtCost, fmtDuration, between,
+  h, fill, append, setText, badge, jobHref, shortId, fmtInt, fmtTokens, fmtCost, fmtDuration, between,
   time, debounce, throttle, every, STATES, TERMINAL,
 } from './dom.js';
 import { api, problem, onJobEvents } from './api.js';
@@ -264,11 +264,13 @@ function renderRows(tbody, rows, jobs) {
 function makeRow(job) {
   const c = {};
   const td = (label, cls) => (c[label] = h('td', { 'data-label': label, class: cls }));
+  // A job retried after a FAILURE says how many times it ran, beside its state.
+  c.runs = h('span', { class: 'muted small' });
   const tr = h('tr', { 'data-job': job.job_id },
     td('ID', 'mono'), h('th', { scope: 'row', 'data-label': 'Startup' },
       (c.link = h('a', { href: jobHref(job.job_id), class: 'job-link' }))),
-    td('State'), td('Providers'), td('Steps', 'num'), td('Tokens', 'num'), td('Cost', 'num'),
-    td('Node'), td('Submitted'), td('Duration', 'num'));
+    append(td('State'), [h('span'), c.runs]), td('Providers'), td('Steps', 'num'),
+    td('Tokens', 'num'), td('Cost', 'num'), td('Node'), td('Submitted'), td('Duration', 'num'));
   return { tr, c, job };
 }
 
@@ -279,6 +281,7 @@ function updateRow(row, job) {
   c.ID.title = job.job_id;
   setText(c.link, job.startup);
   patchState(row, job.state);
+  setText(row.c.runs, job.runs > 1 ? ' ' + job.runs + ' runs' : '');
   const chain = job.providers && job.providers.length ? job.providers : [job.provider];
   const answered = job.provider && chain.length > 1 ? ' (now ' + job.provider + ')' : '';
   setText(c.Providers, chain.filter(Boolean).join(' → ') + answered);
@@ -301,7 +304,7 @@ function patchState(row, state) {
   if (cell.dataset.state === state) return;
   cell.dataset.state = state;
   row.state = state;
-  fill(cell, badge(state));
+  cell.firstChild.replaceWith(badge(state));
 }
 
 function tickDuration(row) {

@@ -106,6 +106,20 @@ class DashboardRoutesTest {
   }
 
   @Test
+  @DisplayName("a browser that accepts gzip gets the files compressed")
+  void gzipWhenAccepted() throws Exception {
+    HttpResponse<byte[]> r =
+        CLIENT.send(
+            HttpRequest.newBuilder(URI.create(HttpServer.baseUrl(binding) + "/dashboard/jobs.js"))
+                .header("Accept-Encoding", "gzip")
+                .build(),
+            HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("Content-Encoding")).hasValue("gzip");
+    assertThat(r.body().length).isLessThan(get("/dashboard/jobs.js").body().length() / 2);
+  }
+
+  @Test
   @DisplayName("a revalidation of an unchanged file is 304 Not Modified")
   void revalidationIsNotModified() throws Exception {
     HttpResponse<String> first = get("/dashboard/app.js");

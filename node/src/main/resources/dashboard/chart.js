@@ -39,15 +39,17 @@ function axes(svg, width, yMax, format, xLabels) {
  * Stacked bars, one per bucket: buckets [{label, values: [..]}], series [{name, cls}] in the
  * order of values.
  */
-export function barChart(width, buckets, series, { label, format = String, xLabels }) {
+export function barChart(width, buckets, series, { label, format = String, xLabels, empty }) {
   const svg = frame(width, label);
   const totals = buckets.map((b) => b.values.reduce((a, v) => a + (v || 0), 0));
-  const yMax = niceMax(Math.max(1, ...totals));
+  // Counts: at least 0, 1, 2 on the axis, never a half job.
+  const yMax = niceMax(Math.max(2, ...totals));
   axes(svg, width, yMax, format, xLabels);
   const plotW = width - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
   const slot = plotW / Math.max(1, buckets.length);
   const barW = Math.max(2, slot * 0.7);
+  if (totals.every((t) => t === 0)) emptyNote(svg, width, empty);
   buckets.forEach((b, i) => {
     const g = h('svg:g', {});
     let y = PAD.top + plotH;
@@ -65,12 +67,17 @@ export function barChart(width, buckets, series, { label, format = String, xLabe
   return svg;
 }
 
-/** Lines, one per series [{name, cls, values: [number|null]}], over the buckets' labels. */
-export function lineChart(width, labels, series, { label, format = String, xLabels }) {
+/**
+ * Lines, one per series [{name, cls, values: [number|null]}], over the buckets' labels; the axis
+ * goes up to at least options.least.
+ */
+export function lineChart(width, labels, series, options) {
+  const { label, format = String, xLabels, empty, least = 1 } = options;
   const svg = frame(width, label);
   const all = series.flatMap((s) => s.values).filter((v) => v != null);
-  const yMax = niceMax(Math.max(1, ...all));
+  const yMax = niceMax(Math.max(least, ...all));
   axes(svg, width, yMax, format, xLabels);
+  if (all.length === 0) emptyNote(svg, width, empty);
   const plotW = width - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
   const slot = plotW / Math.max(1, labels.length);
@@ -96,6 +103,12 @@ export function lineChart(width, labels, series, { label, format = String, xLabe
     });
   }
   return svg;
+}
+
+function emptyNote(svg, width, text) {
+  if (!text) return;
+  svg.append(h('svg:text', { class: 'empty-note', x: PAD.left + (width - PAD.left - PAD.right) / 2,
+    y: PAD.top + (HEIGHT - PAD.top - PAD.bottom) / 2, 'text-anchor': 'middle' }, text));
 }
 
 export function legend(series) {

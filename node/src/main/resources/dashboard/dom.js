@@ -99,6 +99,16 @@ export function fmtDuration(ms) {
   return Math.floor(m / 60) + ' h ' + String(m % 60).padStart(2, '0') + ' min';
 }
 
+/** A duration in a few characters, for a chart's axis: 850 ms, 12 s, 1.5 min, 2 h. */
+export function fmtDurationShort(ms) {
+  const v = Math.max(0, Number(ms) || 0);
+  const short = (x) => String(Number(x.toFixed(x < 10 ? 1 : 0)));
+  if (v < 1000) return Math.round(v) + ' ms';
+  if (v < 60_000) return short(v / 1000) + ' s';
+  if (v < 3_600_000) return short(v / 60_000) + ' min';
+  return short(v / 3_600_000) + ' h';
+}
+
 export function millis(iso) {
   const t = iso ? Date.parse(iso) : NaN;
   return Number.isNaN(t) ? null : t;

@@ -87,7 +87,9 @@ function nodePanel(n, calls, own) {
             h('span', { class: 'muted' }, '(', h('span', { 'data-since': c.started_at }), ')'))))))),
     h('div', { class: 'table-wrap' }, h('table', { class: 'cards' },
       h('caption', {}, 'Queue', byProvider.length ? h('span', { class: 'muted small' }, ' · ' +
-        byProvider.map(([k, v]) => k + ' ' + v).join(', ')) : null),
+        byProvider.map(([k, v]) => k + ' ' + v).join(', ')) : null,
+      queued.length < Number(calls.queue_depth) ? h('span', { class: 'muted small' },
+        ' · the first ' + queued.length + ' of ' + fmtInt(calls.queue_depth) + ' shown') : null),
       h('thead', {}, h('tr', {}, ['Job', 'Step', 'Provider', 'Queued', 'Waiting for']
         .map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, queued.length === 0 ? emptyRow(5, 'Nothing queued.') : queued.map((c) =>

@@ -4,7 +4,7 @@
 
 import {
   h, fill, fillKeyed, panel, note, meter, time, ago, every, fmtInt, fmtTokens, fmtCost,
-  fmtDuration, STATES, millis, throttle, onWidthChange,
+  fmtDuration, fmtDurationShort, STATES, millis, throttle, onWidthChange,
 } from './dom.js';
 import { api, problem, onJobEvents } from './api.js';
 import { barChart, lineChart, legend } from './chart.js';
@@ -156,7 +156,8 @@ function renderCharts(tEl, lEl, r) {
   fill(tEl,
     barChart(width, b.map((x, i) => ({ label: labels[i],
       values: [num(x.succeeded), num(x.failed), num(x.revoked)] })), series,
-    { label: done + ' jobs finished in the last ' + MINUTES + ' minutes', xLabels }),
+    { label: done + ' jobs finished in the last ' + MINUTES + ' minutes', xLabels,
+      empty: 'no job finished in this window' }),
     legend(series));
   const avg = b.map((x) => (x.avg_duration_ms == null ? null : num(x.avg_duration_ms)));
   const max = b.map((x) => (x.max_duration_ms == null ? null : num(x.max_duration_ms)));
@@ -167,7 +168,8 @@ function renderCharts(tEl, lEl, r) {
   ];
   fill(lEl,
     lineChart(width, labels, lines, { label: 'Longest job in the last ' + MINUTES + ' minutes: ' +
-      fmtDuration(peak), format: fmtDuration, xLabels }),
+      fmtDuration(peak), format: fmtDurationShort, xLabels, least: 1000,
+    empty: 'no job finished in this window' }),
     legend(lines));
 }
 
@@ -245,7 +247,8 @@ function providerRow(p, u) {
   const cooling = millis(budget.cooldown_until);
   return h('tr', {},
     h('th', { scope: 'row', 'data-label': 'Provider' }, h('span', { class: 'provider' }, p.name),
-      h('span', { class: 'muted small' }, ' ', [p.type, p.model].filter(Boolean).join(' · ')),
+      h('span', { class: 'muted small' }, ' ', [...new Set([p.type, p.model].filter(Boolean))]
+        .join(' · ')),
       budget.mode ? h('span', { class: 'muted small' }, ' · budget ' + budget.mode) : null),
     budgetCell('Requests in window', budget.requests_in_window, limits.rpm, 'req'),
     budgetCell('Tokens in window', budget.tokens_in_window, limits.tpm, 'tok'),

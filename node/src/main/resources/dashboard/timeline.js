@@ -46,6 +46,10 @@ export function timeline(width, v) {
           '×' + s.attempts));
       }
       previousEnd = finished ?? previousEnd;
+    } else if (s.name === v.current_step && !TERMINAL_STATES.has(v.state)) {
+      // The step to run next, not started yet: waiting for a caller, budget or a backoff.
+      g.append(h('svg:rect', { class: 'wait now', x: x(previousEnd), y: y + 4, height: 8,
+        width: Math.max(1, x(end) - x(previousEnd)) }));
     }
     const what = s.name + ': ' + s.state + (s.attempts ? ', ' + s.attempts + ' attempt(s)' : '') +
       (s.provider ? ', answered by ' + s.provider : '') +

@@ -110,7 +110,8 @@ function renderStates(el, r) {
       h('a', { href: '#/jobs?state=' + s, class: 'state-count' },
         h('span', { class: 'badge s-' + s.toLowerCase() }, s),
         h('span', { class: 'count' }, fmtInt(counts[s] || 0)))))),
-    h('p', { class: 'muted' }, fmtInt(r.body.total ?? total), ' jobs in all'),
+    h('p', { class: 'muted' }, fmtInt(r.body.total ?? total),
+      (r.body.total ?? total) === 1 ? ' job in all' : ' jobs in all'),
   ]);
 }
 

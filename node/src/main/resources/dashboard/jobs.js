@@ -11,19 +11,22 @@ import { api, problem, onJobEvents } from './api.js';
 import { rememberSubmitted, localRows } from './local-jobs.js';
 
 const PAGE_SIZE = 25;
+const MAX_PAGE_SIZE = 100;
 const NUMERIC = new Set(['Steps', 'Tokens', 'Cost', 'Duration']);
 
 // Where the reader is: kept while the module lives (the whole visit), so back from a job page
 // lands on the same filters and page.
-const place = { states: [], q: '', provider: '', cursors: [null] };
+const place = { states: [], q: '', provider: '', limit: PAGE_SIZE, cursors: [null] };
 
 function fromQuery(query) {
   const states = (query.get('state') || '').split(',').filter((s) => STATES.includes(s));
   const q = query.get('q') || '';
   const provider = query.get('provider') || '';
+  const asked = parseInt(query.get('limit'), 10);
+  const limit = asked > 0 ? Math.min(asked, MAX_PAGE_SIZE) : PAGE_SIZE;
   const same = states.join() === place.states.join() && q === place.q &&
-    provider === place.provider;
-  if (!same) Object.assign(place, { states, q, provider, cursors: [null] });
+    provider === place.provider && limit === place.limit;
+  if (!same) Object.assign(place, { states, q, provider, limit, cursors: [null] });
 }
 
 /** The Jobs page as the reader left it (its filters; the page is kept with them). */
@@ -32,6 +35,7 @@ export function jobsHref() {
   if (place.states.length) q.set('state', place.states.join(','));
   if (place.q) q.set('q', place.q);
   if (place.provider) q.set('provider', place.provider);
+  if (place.limit !== PAGE_SIZE) q.set('limit', place.limit);
   const s = q.toString().replace(/%2C/g, ',');
   return '#/jobs' + (s ? '?' + s : '');
 }
@@ -53,7 +57,7 @@ export function mount(main, route) {
   const refresh = async () => {
     const mine = ++seq;
     const filters = { state: place.states, q: place.q.trim(), provider: place.provider,
-      limit: PAGE_SIZE, cursor: place.cursors[place.cursors.length - 1] };
+      limit: place.limit, cursor: place.cursors[place.cursors.length - 1] };
     let r = await api.jobs(filters);
     if (r.unavailable) r = await localRows(filters);
     if (mine !== seq) return; // a newer request is on its way

@@ -265,7 +265,8 @@ class DashboardBrowserIT {
 
   @Test
   @Order(5)
-  @DisplayName("keyboard: tabbing reaches a job's row link, Enter opens it; focus is visible")
+  @DisplayName(
+      "keyboard: tabbing reaches a job's row link, which keeps the focus as jobs arrive; Enter opens it")
   void keyboardReachesRows() {
     String id = submitRest("Keys " + shortUnique(), null);
     awaitState(id, "SUCCESS");
@@ -300,20 +301,29 @@ class DashboardBrowserIT {
   @Test
   @Order(6)
   @DisplayName(
-      "[needs GET /api/v1/jobs] the table lists every job of the node: state chips with counts and search")
+      "[needs GET /api/v1/jobs] the table lists every job of the node: search, paging, state chips with counts")
   void filterAndSearch() {
     needs("/api/v1/jobs");
     String tag = shortUnique();
-    String done = submitRest("Findme-" + tag + "-done", null);
+    String first = submitRest("Findme-" + tag + "-first", null);
+    awaitState(first, "SUCCESS");
     String failed = submitRest("Findme-" + tag + "-failed", "flaky");
-    awaitState(done, "SUCCESS");
     awaitState(failed, "FAILURE");
-    open("#/jobs");
-    WebElement search = driver.findElement(By.id("job-search"));
+    String done = submitRest("Findme-" + tag + "-done", null);
+    awaitState(done, "SUCCESS");
+    open("#/jobs?limit=2");
+    WebElement search = wait.until(ExpectedConditions.elementToBeClickable(By.id("job-search")));
     search.sendKeys("Findme-" + tag);
-    // Both jobs were submitted over REST, not from this page: only the history knows them.
-    wait.until(d -> visibleRows().size() == 2);
-    assertThat(visibleRows()).containsExactlyInAnyOrder(done, failed);
+    // All three were submitted over REST, not from this page: only the history knows them.
+    wait.until(d -> visibleRows().equals(List.of(done, failed)));
+    WebElement next = driver.findElement(By.xpath("//nav[@class='pager']/button[2]"));
+    WebElement previous = driver.findElement(By.xpath("//nav[@class='pager']/button[1]"));
+    assertThat(previous.isEnabled()).isFalse();
+    wait.until(ExpectedConditions.elementToBeClickable(next)).click();
+    wait.until(d -> visibleRows().equals(List.of(first)));
+    assertThat(next.isEnabled()).as("the last page has no next").isFalse();
+    previous.click();
+    wait.until(d -> visibleRows().equals(List.of(done, failed)));
     WebElement failureChip = driver.findElement(By.cssSelector("button[data-state=FAILURE]"));
     wait.until(ExpectedConditions.textToBePresentInElement(failureChip, "1"));
     failureChip.click();
@@ -321,7 +331,7 @@ class DashboardBrowserIT {
     assertThat(failureChip.getAttribute("aria-pressed")).isEqualTo("true");
     assertThat(driver.getCurrentUrl()).contains("state=FAILURE", "q=Findme-" + tag);
     driver.findElement(By.cssSelector("button[data-state='']")).click();
-    wait.until(d -> visibleRows().size() == 2);
+    wait.until(d -> visibleRows().equals(List.of(done, failed)));
   }
 
   @Test

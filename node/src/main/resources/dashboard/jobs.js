@@ -8,10 +8,11 @@ import {
   time, debounce, throttle, every, STATES, TERMINAL,
 } from './dom.js';
 import { api, problem, onJobEvents } from './api.js';
-import { rememberSubmitted, localRows } from './local-jobs.js';
 
 const PAGE_SIZE = 25;
 const MAX_PAGE_SIZE = 100;
+const COLUMNS = ['ID', 'Startup', 'State', 'Providers', 'Steps', 'Tokens', 'Cost', 'Node',
+  'Submitted', 'Duration'];
 const NUMERIC = new Set(['Steps', 'Tokens', 'Cost', 'Duration']);
 
 // Where the reader is: kept while the module lives (the whole visit), so back from a job page
@@ -52,26 +53,22 @@ export function mount(main, route) {
   const ui = buildPage(main);
   const rows = new Map();
   let seq = 0;
-  let local = false;
 
   const refresh = async () => {
     const mine = ++seq;
     const filters = { state: place.states, q: place.q.trim(), provider: place.provider,
       limit: place.limit, cursor: place.cursors[place.cursors.length - 1] };
-    let r = await api.jobs(filters);
-    if (r.unavailable) r = await localRows(filters);
+    ui.table.setAttribute('aria-busy', 'true');
+    const r = await api.jobs(filters);
     if (mine !== seq) return; // a newer request is on its way
-    local = !!r.local;
+    ui.table.setAttribute('aria-busy', 'false');
     if (!r.ok) {
-      setText(ui.status, problem(r, 'The job list'));
+      setText(ui.status, problem(r, 'The job history (GET /api/v1/jobs)'));
       ui.status.className = 'note error';
       return;
     }
     ui.status.className = 'note muted';
-    setText(ui.status, local
-      ? 'The job history (GET /api/v1/jobs) is not available on this node: showing the jobs ' +
-        'submitted from this tab.'
-      : lagText(r.body.lag_ms));
+    setText(ui.status, lagText(r.body.lag_ms));
     renderChips(ui.chips, r.body.counts || {}, r.body.total);
     renderRows(ui.tbody, rows, r.body.jobs || []);
     const page = place.cursors.length;
@@ -166,8 +163,10 @@ function buildPage(main) {
   ui.prev = h('button', { type: 'button', disabled: true }, '← Previous');
   ui.next = h('button', { type: 'button', disabled: true }, 'Next →');
   ui.pageNo = h('span', { class: 'muted' }, 'Page 1');
-  const cols = ['ID', 'Startup', 'State', 'Providers', 'Steps', 'Tokens', 'Cost', 'Node',
-    'Submitted', 'Duration'];
+  ui.table = h('table', { class: 'cards jobs', id: 'jobs-table', 'aria-busy': 'true' },
+    h('caption', { class: 'sr-only' }, 'Jobs, newest first'),
+    h('thead', {}, h('tr', {}, COLUMNS.map((c) => h('th', { scope: 'col',
+      class: NUMERIC.has(c) ? 'num' : null }, c)))), ui.tbody);
   main.append(
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1' }, 'Jobs')),
     h('section', { class: 'panel' }, ui.form, ui.submitResult),
@@ -176,10 +175,7 @@ function buildPage(main) {
       h('div', { class: 'field' }, h('label', { for: 'job-provider' }, 'Provider'),
         ui.providerFilter)),
     ui.status,
-    h('div', { class: 'table-wrap' }, h('table', { class: 'cards jobs', id: 'jobs-table' },
-      h('caption', { class: 'sr-only' }, 'Jobs, newest first'),
-      h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col',
-        class: NUMERIC.has(c) ? 'num' : null }, c)))), ui.tbody)),
+    h('div', { class: 'table-wrap' }, ui.table),
     h('nav', { class: 'pager', 'aria-label': 'Pages of jobs' }, ui.prev, ui.pageNo, ui.next),
   );
   return ui;
@@ -208,7 +204,6 @@ async function submit(ui, refresh) {
     return;
   }
   const id = r.body.job_id;
-  rememberSubmitted(id);
   ui.startup.value = '';
   ui.submitResult.className = 'form-result ok';
   fill(ui.submitResult, r.body.created === false ? 'Already submitted: ' : 'Submitted: ',

@@ -23,7 +23,7 @@ import org.apache.pekko.http.javadsl.server.Route;
  * through here; anything else under {@code /dashboard/} is the API's JSON 404. Each answer says
  * {@code Cache-Control: no-cache} (the browser revalidates with If-Modified-Since and gets a 304,
  * so a new node version is picked up at once), gzip for a browser that takes it (the whole
- * dashboard is about 25 KB so), and a Content-Security-Policy that allows scripts, styles and
+ * dashboard is about 30 KB so), and a Content-Security-Policy that allows scripts, styles and
  * connections only from this node: no inline script, no remote source.
  */
 public final class DashboardRoutes extends AllDirectives {

@@ -28,7 +28,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -51,7 +50,6 @@ import org.openqa.selenium.By;
 import org.openqa.selenium.Keys;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
@@ -62,11 +60,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * visible latency, and holds the first step of a startup named {@code Hold-...} while streaming its
  * text (delta events) until the job is cancelled; "flaky" refuses every prompt (a permanent
  * failure, so the job fails at once) until the test mends it. Any error or warning in the browser's
- * console fails the test it happened in.
- *
- * <p>Parts that need endpoints still being built elsewhere (the job list, retry, statistics,
- * provider budgets, a node's calls) say so in their names; until a node serves them, the dashboard
- * says "not available", and the 404/405 the browser logs for them is tolerated, for them only.
+ * console (a failed load included) fails the test it happened in.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -76,7 +70,6 @@ class DashboardBrowserIT {
   private static final Duration WAIT = Duration.ofSeconds(20);
   private static final String HOLD = "Hold-";
   private static final Path SHOTS = Path.of("target", "dashboard-screenshots");
-  private static final String RETRY = "POST /api/v1/jobs/{id}/retry";
   private static final Set<String> TERMINAL = Set.of("SUCCESS", "FAILURE", "REVOKED");
 
   private Path dir;
@@ -88,9 +81,6 @@ class DashboardBrowserIT {
   private Browser browser;
   private ChromeDriver driver;
   private WebDriverWait wait;
-
-  /** Endpoints the node does not serve yet: the browser's 404/405 for them is expected. */
-  private final Set<String> notServed = ConcurrentHashMap.newKeySet();
 
   @BeforeAll
   void start() throws IOException {
@@ -128,45 +118,11 @@ class DashboardBrowserIT {
     http = new HttpJson(node.baseUrl());
     Await.until(
         WAIT, "live events up", () -> "up".equals(http.get("/api/v1/health").text("live_events")));
-    probeEndpointsBeingBuilt();
-  }
-
-  private void probeEndpointsBeingBuilt() {
-    String unknown = UUID.randomUUID().toString();
-    Map<String, HttpJson.Reply> probes = new LinkedHashMap<>();
-    probes.put("/api/v1/jobs", http.get("/api/v1/jobs?limit=1"));
-    probes.put("/api/v1/stats", http.get("/api/v1/stats?minutes=15"));
-    probes.put("/api/v1/providers", http.get("/api/v1/providers"));
-    probes.put("/api/v1/node/calls", http.get("/api/v1/node/calls"));
-    probes.put(RETRY, http.postJson("/api/v1/jobs/" + unknown + "/retry", "{}"));
-    probes.forEach(
-        (path, r) -> {
-          String error = r.text("error");
-          if ("not_found".equals(error) || "method_not_allowed".equals(error)) notServed.add(path);
-        });
-    if (!notServed.isEmpty())
-      System.out.println("DashboardBrowserIT: this node does not serve yet: " + notServed);
-  }
-
-  /** Fails at once, and says why, a part of the test whose endpoint is not served yet. */
-  private void needs(String... endpoints) {
-    for (String e : endpoints)
-      assertThat(notServed)
-          .as("%s is served by the node (being built elsewhere)", e)
-          .doesNotContain(e);
-  }
-
-  /** A failed load of an endpoint this node does not serve yet (see the class comment). */
-  private boolean notServedYet(LogEntry e) {
-    if (!e.getMessage().contains("Failed to load resource")) return false;
-    String path = Browser.urlPath(e);
-    if (notServed.contains(path)) return true;
-    return notServed.contains(RETRY) && path.matches("/api/v1/jobs/[^/]+/retry");
   }
 
   @AfterEach
   void theConsoleStayedClean() {
-    List<String> problems = browser.consoleProblems(this::notServedYet);
+    List<String> problems = browser.consoleProblems();
     assertThat(problems).as("errors and warnings in the browser's console").isEmpty();
   }
 
@@ -296,14 +252,12 @@ class DashboardBrowserIT {
     }
   }
 
-  // ============================================== parts that need endpoints being built elsewhere
+  // =================================================================== history, retry, figures
 
   @Test
   @Order(6)
-  @DisplayName(
-      "[needs GET /api/v1/jobs] the table lists every job of the node: search, paging, state chips with counts")
+  @DisplayName("the table lists every job of the node: search, paging, state chips with counts")
   void filterAndSearch() {
-    needs("/api/v1/jobs");
     String tag = shortUnique();
     String first = submitRest("Findme-" + tag + "-first", null);
     awaitState(first, "SUCCESS");
@@ -315,31 +269,30 @@ class DashboardBrowserIT {
     WebElement search = wait.until(ExpectedConditions.elementToBeClickable(By.id("job-search")));
     search.sendKeys("Findme-" + tag);
     // All three were submitted over REST, not from this page: only the history knows them.
-    wait.until(d -> visibleRows().equals(List.of(done, failed)));
+    wait.until(ExpectedConditions.urlContains("q=Findme-" + tag));
+    awaitRows(List.of(done, failed));
     WebElement next = driver.findElement(By.xpath("//nav[@class='pager']/button[2]"));
     WebElement previous = driver.findElement(By.xpath("//nav[@class='pager']/button[1]"));
     assertThat(previous.isEnabled()).isFalse();
     wait.until(ExpectedConditions.elementToBeClickable(next)).click();
-    wait.until(d -> visibleRows().equals(List.of(first)));
+    awaitRows(List.of(first));
     assertThat(next.isEnabled()).as("the last page has no next").isFalse();
     previous.click();
-    wait.until(d -> visibleRows().equals(List.of(done, failed)));
+    awaitRows(List.of(done, failed));
     WebElement failureChip = driver.findElement(By.cssSelector("button[data-state=FAILURE]"));
     wait.until(ExpectedConditions.textToBePresentInElement(failureChip, "1"));
     failureChip.click();
-    wait.until(d -> visibleRows().equals(List.of(failed)));
+    awaitRows(List.of(failed));
     assertThat(failureChip.getAttribute("aria-pressed")).isEqualTo("true");
     assertThat(driver.getCurrentUrl()).contains("state=FAILURE", "q=Findme-" + tag);
     driver.findElement(By.cssSelector("button[data-state='']")).click();
-    wait.until(d -> visibleRows().equals(List.of(done, failed)));
+    awaitRows(List.of(done, failed));
   }
 
   @Test
   @Order(7)
-  @DisplayName(
-      "[needs POST /api/v1/jobs/{id}/retry] Retry runs a failed job again, and it succeeds")
+  @DisplayName("Retry runs a failed job again, and it succeeds")
   void retryAFailedJob() {
-    needs(RETRY);
     String id = submitRest("Mended " + shortUnique(), "flaky");
     awaitState(id, "FAILURE");
     open("#/jobs/" + id);
@@ -359,10 +312,8 @@ class DashboardBrowserIT {
 
   @Test
   @Order(8)
-  @DisplayName(
-      "[needs /api/v1/jobs, /stats, /providers] the overview counts jobs per state, charts them and shows budgets")
+  @DisplayName("the overview counts jobs per state, charts them and shows budgets")
   void overviewCountsAndCharts() {
-    needs("/api/v1/jobs", "/api/v1/stats", "/api/v1/providers");
     String id = submitRest("Counted " + shortUnique(), null);
     awaitState(id, "SUCCESS");
     open("");
@@ -380,10 +331,8 @@ class DashboardBrowserIT {
 
   @Test
   @Order(9)
-  @DisplayName(
-      "[needs GET /api/v1/node/calls] the nodes page lists a call in flight with its job and step")
+  @DisplayName("the nodes page lists a call in flight with its job and step")
   void nodesPageShowsCallsInFlight() {
-    needs("/api/v1/node/calls");
     String id = submitRest(HOLD + shortUnique(), null);
     try {
       awaitState(id, "STARTED");
@@ -512,6 +461,14 @@ class DashboardBrowserIT {
   private String rowState(String id) {
     List<WebElement> badges = driver.findElements(By.cssSelector(rowOf(id) + " .badge"));
     return badges.isEmpty() ? null : badges.get(0).getText();
+  }
+
+  /** Waits until the table shows these rows, and no newer answer is on its way. */
+  private void awaitRows(List<String> ids) {
+    wait.until(
+        d ->
+            "false".equals(d.findElement(By.id("jobs-table")).getAttribute("aria-busy"))
+                && visibleRows().equals(ids));
   }
 
   /** The job ids of the table's rows, read in one go (rows come and go while it updates). */

@@ -1,14 +1,12 @@
 package io.reportcluster.node.testkit;
 
 import java.io.IOException;
-import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Predicate;
 import java.util.logging.Level;
 import org.junit.jupiter.api.Assumptions;
 import org.openqa.selenium.OutputType;
@@ -102,30 +100,14 @@ public final class Browser implements AutoCloseable {
     return file;
   }
 
-  /**
-   * Errors and warnings the pages logged since the last call (the console's and failed loads),
-   * except those {@code tolerated} accepts.
-   */
-  public List<String> consoleProblems(Predicate<LogEntry> tolerated) {
+  /** Errors and warnings the pages logged since the last call: the console's and failed loads. */
+  public List<String> consoleProblems() {
     List<String> problems = new ArrayList<>();
     for (LogEntry e : driver.manage().logs().get(LogType.BROWSER)) {
-      if (e.getLevel().intValue() < Level.WARNING.intValue()) continue;
-      if (tolerated.test(e)) continue;
-      problems.add(e.getLevel() + " " + e.getMessage());
+      if (e.getLevel().intValue() >= Level.WARNING.intValue())
+        problems.add(e.getLevel() + " " + e.getMessage());
     }
     return problems;
-  }
-
-  /** The path of the URL a console line starts with ("http://host/path?q - Failed to ..."). */
-  public static String urlPath(LogEntry e) {
-    String m = e.getMessage();
-    int space = m.indexOf(' ');
-    if (space < 0 || !m.startsWith("http")) return "";
-    try {
-      return URI.create(m.substring(0, space)).getPath();
-    } catch (IllegalArgumentException notAUrl) {
-      return "";
-    }
   }
 
   @Override

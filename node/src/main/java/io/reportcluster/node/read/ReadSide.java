@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.sharding.typed.ShardedDaemonProcessSettings;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ShardedDaemonProcess;
 import org.apache.pekko.persistence.jdbc.query.javadsl.JdbcReadJournal;
@@ -104,7 +105,13 @@ public final class ReadSide {
             ProjectionBehavior.Command.class,
             PROJECTION,
             1,
-            i -> ProjectionBehavior.create(projection),
+            i ->
+                Behaviors.setup(
+                    ctx -> {
+                      // Tests and operators find where it runs by this line.
+                      log.info("read side: the {} projection runs on this node", PROJECTION);
+                      return ProjectionBehavior.create(projection);
+                    }),
             ShardedDaemonProcessSettings.create(system),
             Optional.of(ProjectionBehavior.stopMessage()));
     return new JobList(db, blocking, settings);

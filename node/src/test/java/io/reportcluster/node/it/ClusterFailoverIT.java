@@ -171,6 +171,56 @@ class ClusterFailoverIT {
     assertEveryJobRecordedOnce(ids);
   }
 
+  /** The node whose log says the read side's projection runs there, if one says it yet. */
+  private NodeProcess projectionNode() {
+    for (NodeProcess n : nodes) {
+      try {
+        String log = java.nio.file.Files.readString(n.log().toPath());
+        if (log.contains("the job-list projection runs on this node") && n.isAlive()) return n;
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }
+    return null;
+  }
+
+  @Test
+  void theJobListCatchesUpAfterTheNodeRunningItsProjectionIsKilled() throws Exception {
+    List<String> ids = submitRoundRobin(JOBS);
+    NodeProcess victim =
+        Await.value(
+            Duration.ofSeconds(60),
+            "the node running the projection",
+            this::projectionNode,
+            n -> n != null);
+    NodeProcess other = nodes.stream().filter(n -> n != victim).findFirst().orElseThrow();
+    HttpJson survivor = new HttpJson(other.baseUrl());
+    victim.kill9();
+
+    Await.until(Duration.ofSeconds(60), "the killed node removed", () -> upMembers(survivor) == 2);
+    Await.until(
+        Duration.ofSeconds(180), "all jobs SUCCESS", () -> succeeded(survivor, ids) == JOBS);
+    // The projection starts again on a survivor, from its stored offset: every job once, final.
+    Await.until(
+        Duration.ofSeconds(120),
+        "the list shows every job SUCCESS",
+        () -> {
+          HttpJson.Reply r = survivor.get("/api/v1/jobs?state=SUCCESS&limit=200");
+          return r.status() == 200 && r.body().get("total").asLong() == JOBS;
+        });
+    HttpJson.Reply page = survivor.get("/api/v1/jobs?limit=200");
+    List<String> listed = new ArrayList<>();
+    page.body().get("jobs").forEach(j -> listed.add(j.get("job_id").asText()));
+    assertThat(listed).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(ids);
+    assertThat(page.body().get("total").asLong()).isEqualTo(JOBS);
+    NodeProcess moved = projectionNode();
+    assertThat(moved).as("a survivor runs the projection now").isNotNull().isNotSameAs(victim);
+    Await.until(
+        Duration.ofSeconds(30),
+        "the read side caught up with the journal",
+        () -> survivor.get("/api/v1/jobs?limit=1").body().get("lag_ms").asLong() == 0);
+  }
+
   @Test
   void aNodeLeavingWithSigtermHandsItsJobsOverAndExitsCleanly() throws Exception {
     List<String> ids = submitRoundRobin(JOBS);

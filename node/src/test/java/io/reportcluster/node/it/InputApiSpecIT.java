@@ -456,9 +456,10 @@ class InputApiSpecIT extends ApiSpec {
   static Stream<Arguments> wrongMethods() {
     String id = UUID.randomUUID().toString();
     return Stream.of(
-        arguments("PUT", "/api/v1/jobs", "POST"),
-        arguments("DELETE", "/api/v1/jobs", "POST"),
-        arguments("PATCH", "/api/v1/jobs", "POST"),
+        arguments("PUT", "/api/v1/jobs", "POST, GET"),
+        arguments("DELETE", "/api/v1/jobs", "POST, GET"),
+        arguments("PATCH", "/api/v1/jobs", "POST, GET"),
+        arguments("GET", "/api/v1/jobs/" + UUID.randomUUID() + "/retry", "POST"),
         arguments("GET", "/generate", "POST"),
         arguments("PUT", "/generate", "POST"),
         arguments("POST", "/status/x", "GET"),

@@ -336,8 +336,15 @@ class JobsApiSpecIT extends ApiSpec {
               "next_retry_at",
               "usage",
               "providers",
-              "waiting_for");
+              "waiting_for",
+              "runs");
       assertThat(names(job.path("providers"))).containsExactly("simulated");
+      JsonNode run = job.path("runs").path(0);
+      assertThat(job.path("runs")).as("one run: never retried").hasSize(1);
+      assertThat(run.path("run").asInt()).isEqualTo(1);
+      assertThat(run.path("state").asText()).isEqualTo("SUCCESS");
+      assertThat(run.path("started_at").asText()).isEqualTo(job.path("submitted_at").asText());
+      assertThat(run.path("finished_at").asText()).isEqualTo(job.path("finished_at").asText());
       assertThat(job.get("waiting_for").isNull()).as("a finished job waits for nothing").isTrue();
       assertThat(job.path("job_id").asText()).isEqualTo(id);
       assertThat(job.path("startup").asText()).isEqualTo(name);

@@ -169,7 +169,11 @@ class DashboardBrowserIT {
     assertThat(link.getText()).isEqualTo(startup);
     assertThat(driver.findElements(By.id("pwned"))).as("server text is never HTML").isEmpty();
     wait.until(d -> "SUCCESS".equals(rowState(id)));
-    assertThat(row.findElement(By.cssSelector("[data-label=Steps]")).getText()).isEqualTo("5 / 5");
+    wait.until(
+        d ->
+            "5 / 5"
+                .equals(
+                    d.findElement(By.cssSelector(rowOf(id) + " [data-label=Steps]")).getText()));
   }
 
   @Test

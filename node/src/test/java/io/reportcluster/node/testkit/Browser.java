@@ -78,7 +78,11 @@ public final class Browser implements AutoCloseable {
   }
 
   public WebDriverWait waiting(Duration deadline) {
-    return new WebDriverWait(driver, deadline, Duration.ofMillis(50));
+    // The pages redraw their tables as events arrive: an element read mid-redraw is stale, and the
+    // condition is simply asked again.
+    WebDriverWait wait = new WebDriverWait(driver, deadline, Duration.ofMillis(50));
+    wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
+    return wait;
   }
 
   /** The layout viewport of a screen this size (and a phone's, narrower than 600 px). */

@@ -163,10 +163,8 @@ class DashboardBrowserIT {
     open("#/jobs");
     String startup = "<img src=x id=pwned> & \"Q\" " + shortUnique();
     String id = submitFromForm(startup, null);
-    WebElement row =
-        wait.until(ExpectedConditions.presenceOfElementLocated(By.cssSelector(rowOf(id))));
-    WebElement link = row.findElement(By.cssSelector("a.job-link"));
-    assertThat(link.getText()).isEqualTo(startup);
+    wait.until(
+        d -> startup.equals(d.findElement(By.cssSelector(rowOf(id) + " a.job-link")).getText()));
     assertThat(driver.findElements(By.id("pwned"))).as("server text is never HTML").isEmpty();
     wait.until(d -> "SUCCESS".equals(rowState(id)));
     wait.until(

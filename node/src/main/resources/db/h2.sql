@@ -22,6 +22,10 @@ CREATE TABLE IF NOT EXISTS "event_tag" (
   PRIMARY KEY("event_id", "tag"),
   CONSTRAINT fk_event_journal FOREIGN KEY("event_id") REFERENCES "event_journal"("ordering") ON DELETE CASCADE
 );
+-- The read side follows the journal by tag (eventsByTag joins event_tag on event_id for one
+-- tag): without this index PostgreSQL's plan scans every tag row per journal row once the
+-- journal grows and before statistics exist (ops/bench/read-side measured lag of minutes).
+CREATE INDEX IF NOT EXISTS "event_tag_tag_idx" ON "event_tag" ("tag", "event_id");
 CREATE TABLE IF NOT EXISTS "snapshot" (
   "persistence_id" VARCHAR(255) NOT NULL,
   "sequence_number" BIGINT NOT NULL,
@@ -102,3 +106,20 @@ CREATE TABLE IF NOT EXISTS "pekko_projection_management"(
   "last_updated" BIGINT NOT NULL,
   PRIMARY KEY("projection_name", "projection_key")
 );
+-- API keys (auth/ApiKeys): only a SHA-256 of each secret, and a revoked key keeps its row.
+CREATE TABLE IF NOT EXISTS api_keys(
+  key_id VARCHAR(32) PRIMARY KEY,
+  name VARCHAR(255) NOT NULL,
+  role VARCHAR(16) NOT NULL,
+  secret_hash VARCHAR(128) NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  submits_per_minute INT NOT NULL,
+  max_unfinished INT NOT NULL,
+  daily_tokens BIGINT NOT NULL,
+  daily_cost_usd DOUBLE PRECISION NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS api_keys_name_idx ON api_keys(name);
+-- Whose job: the key id that submitted it (null without keys).
+ALTER TABLE job_list ADD COLUMN IF NOT EXISTS owner VARCHAR(32);
+CREATE INDEX IF NOT EXISTS job_list_owner_seq_idx ON job_list(owner, list_seq);

@@ -1,12 +1,14 @@
 package io.reportcluster.node;
 
 import com.typesafe.config.Config;
+import io.reportcluster.node.auth.SubmitLimits;
 import io.reportcluster.node.cluster.ClusterMembership;
 import io.reportcluster.node.cluster.ClusterTls;
 import io.reportcluster.node.http.AdminRoutes;
+import io.reportcluster.node.http.AuthGate;
+import io.reportcluster.node.http.DashboardRoutes;
 import io.reportcluster.node.http.EventRoutes;
 import io.reportcluster.node.http.HttpServer;
-import io.reportcluster.node.http.HttpTls;
 import io.reportcluster.node.http.JobRoutes;
 import io.reportcluster.node.http.JsonBody;
 import io.reportcluster.node.http.ListRoutes;
@@ -44,8 +46,10 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.server.Directives;
 
 /**
  * One running node, its parts started in order: journal schema, ActorSystem and membership, the LLM
@@ -57,19 +61,13 @@ public final class ReportNode implements AutoCloseable {
 
   private final ActorSystem<Void> system;
   private final ServerBinding binding;
-  private final String baseUrl;
   private final PoolMetrics metrics;
   private final String nodeName;
 
   private ReportNode(
-      ActorSystem<Void> system,
-      ServerBinding binding,
-      String baseUrl,
-      PoolMetrics metrics,
-      String nodeName) {
+      ActorSystem<Void> system, ServerBinding binding, PoolMetrics metrics, String nodeName) {
     this.system = system;
     this.binding = binding;
-    this.baseUrl = baseUrl;
     this.metrics = metrics;
     this.nodeName = nodeName;
   }
@@ -92,6 +90,7 @@ public final class ReportNode implements AutoCloseable {
       Config configured, Function<ActorSystem<?>, ProviderRegistry> makeProviders) {
     Config config = ClusterTls.apply(ClusterMembership.withFixedManagementPort(configured));
     Config reports = config.getConfig("reports");
+    NodeAccess.checkBinding(reports);
     JournalSchema.createIfMissing(reports.getConfig("db"));
 
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "reportcluster", config);
@@ -148,10 +147,15 @@ public final class ReportNode implements AutoCloseable {
               new JournalJobs(system, reports.getInt("http.remembered-job-ids")),
               mirror);
       ReadSideSettings readSettings = ReadSideSettings.fromConfig(reports.getConfig("read-side"));
-      Optional<JobList> list =
+      Optional<ReadSide> readSide =
           readSettings.enabled()
-              ? Optional.of(ReadSide.start(system, reports, readSettings, nodeMetrics.registry()))
+              ? Optional.of(ReadSide.open(system, reports, readSettings, nodeMetrics.registry()))
               : Optional.empty();
+      Optional<JobList> list = readSide.map(ReadSide::list);
+      AuthGate gate =
+          new AuthGate(
+              NodeAccess.start(system, reports),
+              system.dispatchers().lookup(DispatcherSelector.blocking()));
 
       ServerBinding binding =
           startHttp(
@@ -166,15 +170,16 @@ public final class ReportNode implements AutoCloseable {
               nodeMetrics,
               redis,
               budgets,
-              list);
-      String baseUrl =
-          HttpServer.baseUrl(binding, HttpTls.fromConfig(reports.getConfig("http.tls")));
+              list,
+              gate);
       ClusterMembership.startManagement(system, config, redis);
       redis.ifPresent(
           r ->
               publishNodeStats(
-                  system, redisConfig, new NodeStatsStore(r), nodeName, metrics, baseUrl));
-      return new ReportNode(system, binding, baseUrl, metrics, nodeName);
+                  system, redisConfig, new NodeStatsStore(r), nodeName, metrics, binding));
+      // Last: a node that fails to start (a port in use) never joins the projection.
+      readSide.ifPresent(ReadSide::startProjection);
+      return new ReportNode(system, binding, metrics, nodeName);
     } catch (Exception e) {
       system.terminate();
       throw new IllegalStateException("node failed to start: " + e.getMessage(), e);
@@ -193,7 +198,8 @@ public final class ReportNode implements AutoCloseable {
       NodeMetrics nodeMetrics,
       Optional<RedisConnections> redis,
       Budgets budgets,
-      Optional<JobList> list)
+      Optional<JobList> list,
+      AuthGate gate)
       throws Exception {
     Config http = reports.getConfig("http");
     long maxBody = http.getBytes("max-body-bytes");
@@ -203,7 +209,8 @@ public final class ReportNode implements AutoCloseable {
             new JobRoutes.Settings(
                 jobSettings.maxStartupLength(), reports.getDuration("llm.shed-retry-after")),
             providers,
-            new JsonBody(maxBody));
+            new JsonBody(maxBody),
+            new SubmitLimits(list));
     EventRoutes events =
         new EventRoutes(
             system,
@@ -223,17 +230,19 @@ public final class ReportNode implements AutoCloseable {
         system,
         http.getString("host"),
         http.getInt("port"),
-        HttpTls.fromConfig(http.getConfig("tls")),
         http.getDuration("shutdown-deadline"),
         maxBody,
         nodeMetrics,
-        events.routes(),
-        new SeedRoutes(jobRoutes).routes(),
-        jobRoutes.routes(),
-        new ListRoutes(list).routes(),
-        new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, budgets).routes(),
-        new ProviderRoutes(new ProviderOverview(providers, budgets)).routes(),
-        admin.routes());
+        gate.around(
+            Directives.concat(
+                events.routes(),
+                new SeedRoutes(jobRoutes).routes(),
+                jobRoutes.routes(),
+                new ListRoutes(list).routes(),
+                new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, budgets).routes(),
+                new ProviderRoutes(new ProviderOverview(providers, budgets)).routes(),
+                admin.routes(),
+                new DashboardRoutes().routes())));
   }
 
   /** This node's figures in Redis while it runs; taken out as soon as it starts to leave. */
@@ -243,12 +252,12 @@ public final class ReportNode implements AutoCloseable {
       NodeStatsStore store,
       String nodeName,
       PoolMetrics metrics,
-      String baseUrl) {
+      ServerBinding binding) {
     NodeStatsStore.Publishing publishing =
         store.publish(
             () -> metrics.stats(nodeName),
             () -> metrics.calls(nodeName),
-            baseUrl,
+            HttpServer.baseUrl(binding),
             redis.getDuration("node-stats-interval"),
             redis.getDuration("node-stats-ttl"));
     CoordinatedShutdown.get(system)
@@ -277,9 +286,8 @@ public final class ReportNode implements AutoCloseable {
     return binding.localAddress();
   }
 
-  /** http://host:port, or https://... when the API speaks TLS. */
   public String baseUrl() {
-    return baseUrl;
+    return HttpServer.baseUrl(binding);
   }
 
   public PoolMetrics metrics() {

@@ -22,6 +22,7 @@ public final class Main {
           "  chaos           take nodes of a local cluster down under load, check the journal (ops/chaos)",
           "  journal-stats   counts and write times of a journal's events (ops/bench)",
           "  fake-llm        a local stand-in for the OpenAI, Anthropic and Gemini APIs (ops/fake-llm)",
+          "  keys            create, list and revoke API keys (ops/keys)",
           "");
 
   public static void main(String[] args) {
@@ -38,6 +39,7 @@ public final class Main {
           case "chaos" -> Chaos.main(rest);
           case "journal-stats" -> JournalStats.main(rest);
           case "fake-llm" -> FakeLlm.main(rest);
+          case "keys" -> io.reportcluster.tools.keys.Keys.main(rest);
           case "--help", "-h" -> {
             System.out.print(USAGE);
             yield 0;

@@ -5,6 +5,8 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.http.javadsl.Http;
@@ -26,11 +28,17 @@ import org.slf4j.LoggerFactory;
  * The node's HTTP server: its routes behind one JSON error policy, every answer timed by route
  * ({@code http_server_requests_seconds}), bound on {@code reports.http.host:port}, and unbound
  * through Coordinated Shutdown (stop accepting, let requests in flight finish for up to {@code
- * reports.http.shutdown-deadline}, then close). With {@code reports.http.tls} on it speaks only
- * HTTPS ({@link HttpTls}).
+ * reports.http.shutdown-deadline}, then close). With {@code reports.http.tls} on, the port speaks
+ * only HTTPS ({@link HttpTls}).
  */
 public final class HttpServer extends AllDirectives {
   private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
+
+  /**
+   * Local addresses of the bindings that speak HTTPS, while their system runs: a ServerBinding does
+   * not say, and {@link #baseUrl} must.
+   */
+  private static final Set<InetSocketAddress> HTTPS = ConcurrentHashMap.newKeySet();
 
   private final long maxBodyBytes;
   private final NodeMetrics metrics;
@@ -40,12 +48,14 @@ public final class HttpServer extends AllDirectives {
     this.metrics = metrics;
   }
 
-  /** Binds the routes (failing if the port cannot be bound within 30 s). */
+  /**
+   * Binds the routes (failing if the port cannot be bound within 30 s), over HTTPS when the
+   * system's {@code reports.http.tls} says so.
+   */
   public static ServerBinding start(
       ActorSystem<?> system,
       String host,
       int port,
-      HttpTls tls,
       Duration shutdownDeadline,
       long maxBodyBytes,
       NodeMetrics metrics,
@@ -53,19 +63,27 @@ public final class HttpServer extends AllDirectives {
       throws Exception {
     HttpServer server = new HttpServer(maxBodyBytes, metrics);
     ServerBuilder builder = Http.get(system).newServerAt(host, port);
-    Optional<HttpsConnectionContext> https = tls.serverContext();
+    Optional<HttpsConnectionContext> https = HttpTls.of(system.settings().config()).serverContext();
     if (https.isPresent()) builder = builder.enableHttps(https.get());
-    return builder
-        .bind(server.timed(server.withErrorPolicy(routes)))
-        .toCompletableFuture()
-        .get(30, TimeUnit.SECONDS)
-        .addToCoordinatedShutdown(shutdownDeadline, system);
+    ServerBinding binding =
+        builder
+            .bind(server.timed(server.withErrorPolicy(routes)))
+            .toCompletableFuture()
+            .get(30, TimeUnit.SECONDS)
+            .addToCoordinatedShutdown(shutdownDeadline, system);
+    if (https.isPresent()) {
+      InetSocketAddress address = binding.localAddress();
+      HTTPS.add(address);
+      system.getWhenTerminated().thenRun(() -> HTTPS.remove(address));
+    }
+    return binding;
   }
 
-  /** The base URL a client reaches a bound server at: https when {@code tls} is on. */
-  public static String baseUrl(ServerBinding binding, HttpTls tls) {
+  /** The base URL a client reaches a bound server at: https://... when it speaks HTTPS. */
+  public static String baseUrl(ServerBinding binding) {
     InetSocketAddress address = binding.localAddress();
-    return tls.scheme() + "://" + address.getHostString() + ":" + address.getPort();
+    String scheme = HTTPS.contains(address) ? "https" : "http";
+    return scheme + "://" + address.getHostString() + ":" + address.getPort();
   }
 
   /**

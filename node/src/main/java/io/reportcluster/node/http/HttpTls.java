@@ -32,8 +32,11 @@ public record HttpTls(boolean enabled, String keyStore, String password) {
         tls.getBoolean("enabled"), tls.getString("key-store"), tls.getString("key-store-password"));
   }
 
-  public String scheme() {
-    return enabled ? "https" : "http";
+  /** From a node's whole configuration; off when it has no {@code reports.http.tls}. */
+  static HttpTls of(Config config) {
+    return config.hasPath("reports.http.tls")
+        ? fromConfig(config.getConfig("reports.http.tls"))
+        : OFF;
   }
 
   /**

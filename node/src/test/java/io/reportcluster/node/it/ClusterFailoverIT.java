@@ -98,13 +98,30 @@ class ClusterFailoverIT {
       String body = "{\"startup\": \"Chaos-" + i + "\"}";
       Map<String, String> key =
           Map.of("Idempotency-Key", run + "-" + i, "Content-Type", "application/json");
-      HttpJson.Reply r = http.post("/api/v1/jobs", body, key);
+      HttpJson.Reply r = postPatiently(http, body, key);
       for (int retry = 0; r.status() == 503 && retry < 5; retry++)
-        r = http.post("/api/v1/jobs", body, key);
+        r = postPatiently(http, body, key);
       assertThat(r.status()).as("submit %d: %s", i, r.body()).isIn(200, 202);
       ids.add(r.text("job_id"));
     }
     return ids;
+  }
+
+  /**
+   * A submit that timed out on the client (a cold cluster on a loaded machine) is sent again with
+   * its Idempotency-Key, which names the same job: never a second one.
+   */
+  private static HttpJson.Reply postPatiently(
+      HttpJson http, String body, Map<String, String> headers) {
+    AssertionError last = null;
+    for (int attempt = 0; attempt < 3; attempt++) {
+      try {
+        return http.post("/api/v1/jobs", body, headers);
+      } catch (AssertionError timedOut) {
+        last = timedOut;
+      }
+    }
+    throw last;
   }
 
   private static long succeeded(HttpJson http, List<String> ids) {

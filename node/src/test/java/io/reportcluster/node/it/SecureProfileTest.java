@@ -41,6 +41,7 @@ class SecureProfileTest {
   @Test
   void everyTransportIsSecuredFromTheEnvironmentAndTheTlsDirectory() {
     Config c = load(ENV);
+    assertThat(c.getBoolean("reports.auth.enabled")).as("API keys").isTrue();
     assertThat(c.getBoolean("reports.http.tls.enabled")).isTrue();
     assertThat(c.getString("reports.http.tls.key-store"))
         .isEqualTo("/etc/reportcluster/tls/node.p12");

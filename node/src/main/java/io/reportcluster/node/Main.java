@@ -24,7 +24,7 @@ public final class Main {
       exitBecause(StartupFailure.of(e, config), e);
       return;
     }
-    String db = config.getString("reports.db.url");
+    String db = StartupFailure.redacted(config.getString("reports.db.url"));
     System.out.println(
         "reportcluster node "
             + node.nodeName()

@@ -92,8 +92,11 @@ record StartupFailure(String reason, boolean expected) {
         + H2_CODE.matcher(firstLine(sql.getMessage())).replaceAll("");
   }
 
-  /** A password given in the URL stays out of the output. */
-  private static String redacted(String url) {
+  /**
+   * A password given in a JDBC URL ({@code password=}, {@code sslpassword=}) stays out of the
+   * output.
+   */
+  static String redacted(String url) {
     return url.replaceAll("(?i)(password=)[^&;]*", "$1***");
   }
 

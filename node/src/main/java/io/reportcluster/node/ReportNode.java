@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import io.reportcluster.node.cluster.ClusterMembership;
 import io.reportcluster.node.http.AdminRoutes;
 import io.reportcluster.node.http.EventRoutes;
+import io.reportcluster.node.http.HttpLimits;
 import io.reportcluster.node.http.HttpServer;
 import io.reportcluster.node.http.JobRoutes;
 import io.reportcluster.node.http.JsonBody;
@@ -186,14 +187,14 @@ public final class ReportNode implements AutoCloseable {
       Optional<JobList> list)
       throws Exception {
     Config http = reports.getConfig("http");
-    long maxBody = http.getBytes("max-body-bytes");
+    HttpLimits limits = HttpLimits.fromConfig(http);
     JobRoutes jobRoutes =
         new JobRoutes(
             jobs,
             new JobRoutes.Settings(
                 jobSettings.maxStartupLength(), reports.getDuration("llm.shed-retry-after")),
             providers,
-            new JsonBody(maxBody));
+            new JsonBody(limits.maxBodyBytes(), limits.maxJsonDepth()));
     EventRoutes events =
         new EventRoutes(
             system,
@@ -214,7 +215,7 @@ public final class ReportNode implements AutoCloseable {
         http.getString("host"),
         http.getInt("port"),
         http.getDuration("shutdown-deadline"),
-        maxBody,
+        limits,
         nodeMetrics,
         events.routes(),
         new SeedRoutes(jobRoutes).routes(),

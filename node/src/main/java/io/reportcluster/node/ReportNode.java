@@ -209,7 +209,8 @@ public final class ReportNode implements AutoCloseable {
         new AdminRoutes(
             system,
             reports.getString("management.admin-user"),
-            reports.getString("management.admin-password"));
+            reports.getString("management.admin-password"),
+            reports.getString("management.admin-password-hash"));
     return HttpServer.start(
         system,
         http.getString("host"),

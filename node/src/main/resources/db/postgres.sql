@@ -103,3 +103,20 @@ CREATE TABLE IF NOT EXISTS "pekko_projection_management"(
   "last_updated" BIGINT NOT NULL,
   PRIMARY KEY("projection_name", "projection_key")
 );
+-- API keys (auth/ApiKeys): only a SHA-256 of each secret, and a revoked key keeps its row.
+CREATE TABLE IF NOT EXISTS api_keys(
+  key_id VARCHAR(32) PRIMARY KEY,
+  name VARCHAR(255) NOT NULL,
+  role VARCHAR(16) NOT NULL,
+  secret_hash VARCHAR(128) NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT,
+  submits_per_minute INT NOT NULL,
+  max_unfinished INT NOT NULL,
+  daily_tokens BIGINT NOT NULL,
+  daily_cost_usd DOUBLE PRECISION NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS api_keys_name_idx ON api_keys(name);
+-- Whose job: the key id that submitted it (null without keys).
+ALTER TABLE job_list ADD COLUMN IF NOT EXISTS owner VARCHAR(32);
+CREATE INDEX IF NOT EXISTS job_list_owner_seq_idx ON job_list(owner, list_seq);

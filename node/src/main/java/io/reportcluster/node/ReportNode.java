@@ -1,8 +1,10 @@
 package io.reportcluster.node;
 
 import com.typesafe.config.Config;
+import io.reportcluster.node.auth.SubmitLimits;
 import io.reportcluster.node.cluster.ClusterMembership;
 import io.reportcluster.node.http.AdminRoutes;
+import io.reportcluster.node.http.AuthGate;
 import io.reportcluster.node.http.EventRoutes;
 import io.reportcluster.node.http.HttpLimits;
 import io.reportcluster.node.http.HttpServer;
@@ -43,8 +45,10 @@ import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.http.javadsl.ServerBinding;
+import org.apache.pekko.http.javadsl.server.Directives;
 
 /**
  * One running node, its parts started in order: journal schema, ActorSystem and membership, the LLM
@@ -85,6 +89,7 @@ public final class ReportNode implements AutoCloseable {
       Config configured, Function<ActorSystem<?>, ProviderRegistry> makeProviders) {
     Config config = ClusterMembership.withFixedManagementPort(configured);
     Config reports = config.getConfig("reports");
+    NodeAccess.checkBinding(reports);
     JournalSchema.createIfMissing(reports.getConfig("db"));
 
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "reportcluster", config);
@@ -141,10 +146,15 @@ public final class ReportNode implements AutoCloseable {
               new JournalJobs(system, reports.getInt("http.remembered-job-ids")),
               mirror);
       ReadSideSettings readSettings = ReadSideSettings.fromConfig(reports.getConfig("read-side"));
-      Optional<JobList> list =
+      Optional<ReadSide> readSide =
           readSettings.enabled()
-              ? Optional.of(ReadSide.start(system, reports, readSettings, nodeMetrics.registry()))
+              ? Optional.of(ReadSide.open(system, reports, readSettings, nodeMetrics.registry()))
               : Optional.empty();
+      Optional<JobList> list = readSide.map(ReadSide::list);
+      AuthGate gate =
+          new AuthGate(
+              NodeAccess.start(system, reports),
+              system.dispatchers().lookup(DispatcherSelector.blocking()));
 
       ServerBinding binding =
           startHttp(
@@ -159,12 +169,15 @@ public final class ReportNode implements AutoCloseable {
               nodeMetrics,
               redis,
               budgets,
-              list);
+              list,
+              gate);
       ClusterMembership.startManagement(system, config, redis);
       redis.ifPresent(
           r ->
               publishNodeStats(
                   system, redisConfig, new NodeStatsStore(r), nodeName, metrics, binding));
+      // Last: a node that fails to start (a port in use) never joins the projection.
+      readSide.ifPresent(ReadSide::startProjection);
       return new ReportNode(system, binding, metrics, nodeName);
     } catch (Exception e) {
       system.terminate();
@@ -184,7 +197,8 @@ public final class ReportNode implements AutoCloseable {
       NodeMetrics nodeMetrics,
       Optional<RedisConnections> redis,
       Budgets budgets,
-      Optional<JobList> list)
+      Optional<JobList> list,
+      AuthGate gate)
       throws Exception {
     Config http = reports.getConfig("http");
     HttpLimits limits = HttpLimits.fromConfig(http);
@@ -194,7 +208,8 @@ public final class ReportNode implements AutoCloseable {
             new JobRoutes.Settings(
                 jobSettings.maxStartupLength(), reports.getDuration("llm.shed-retry-after")),
             providers,
-            new JsonBody(limits.maxBodyBytes(), limits.maxJsonDepth()));
+            new JsonBody(limits.maxBodyBytes(), limits.maxJsonDepth()),
+            new SubmitLimits(list));
     EventRoutes events =
         new EventRoutes(
             system,
@@ -218,13 +233,15 @@ public final class ReportNode implements AutoCloseable {
         http.getDuration("shutdown-deadline"),
         limits,
         nodeMetrics,
-        events.routes(),
-        new SeedRoutes(jobRoutes).routes(),
-        jobRoutes.routes(),
-        new ListRoutes(list).routes(),
-        new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, budgets).routes(),
-        new ProviderRoutes(new ProviderOverview(providers, budgets)).routes(),
-        admin.routes());
+        gate.around(
+            Directives.concat(
+                events.routes(),
+                new SeedRoutes(jobRoutes).routes(),
+                jobRoutes.routes(),
+                new ListRoutes(list).routes(),
+                new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, budgets).routes(),
+                new ProviderRoutes(new ProviderOverview(providers, budgets)).routes(),
+                admin.routes())));
   }
 
   /** This node's figures in Redis while it runs; taken out as soon as it starts to leave. */

@@ -37,6 +37,7 @@ class ArchitectureTest {
       List.of(
           "",
           "http",
+          "auth",
           "read",
           "job",
           "mirror",

@@ -41,7 +41,53 @@ public final class Api {
       Usage usage,
       List<String> providers,
       Waiting waitingFor,
-      List<RunView> runs) {
+      List<RunView> runs,
+      String owner) {
+
+    /**
+     * A view without an owner: {@code owner} is the id of the API key that submitted the job, null
+     * when the node runs without keys.
+     */
+    public JobView(
+        String jobId,
+        String startup,
+        String provider,
+        JobState state,
+        int attempts,
+        String currentStep,
+        List<StepView> steps,
+        String result,
+        String error,
+        String node,
+        Instant submittedAt,
+        Instant updatedAt,
+        Instant finishedAt,
+        Instant nextRetryAt,
+        Usage usage,
+        List<String> providers,
+        Waiting waitingFor,
+        List<RunView> runs) {
+      this(
+          jobId,
+          startup,
+          provider,
+          state,
+          attempts,
+          currentStep,
+          steps,
+          result,
+          error,
+          node,
+          submittedAt,
+          updatedAt,
+          finishedAt,
+          nextRetryAt,
+          usage,
+          providers,
+          waitingFor,
+          runs,
+          null);
+    }
 
     /** A view of a job that ran once (never retried after a FAILURE). */
     public JobView(

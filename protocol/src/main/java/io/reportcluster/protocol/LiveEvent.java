@@ -18,7 +18,26 @@ public record LiveEvent(
     String error,
     String node,
     Instant at,
-    String delta) {
+    String delta,
+    String owner) {
+
+  /**
+   * An event without an owner: {@code owner} is the API key that submitted the job (null without
+   * keys, and on {@code delta} events), so a stream of every job can show a key only its own.
+   */
+  public LiveEvent(
+      String jobId,
+      String event,
+      JobState state,
+      String currentStep,
+      int attempts,
+      String result,
+      String error,
+      String node,
+      Instant at,
+      String delta) {
+    this(jobId, event, state, currentStep, attempts, result, error, node, at, delta, null);
+  }
 
   /** A transition (every event but {@code delta}). */
   public LiveEvent(

@@ -24,6 +24,7 @@ public final class Main {
           "  chaos           take nodes of a local cluster down under load, check the journal (ops/chaos)",
           "  journal-stats   counts and write times of a journal's events (ops/bench)",
           "  fake-llm        a local stand-in for the OpenAI, Anthropic and Gemini APIs (ops/fake-llm)",
+          "  keys            create, list and revoke API keys (ops/keys)",
           "  hash-password   the hash of an admin password, read from stdin (ops/hash-password)",
           "");
 
@@ -41,6 +42,7 @@ public final class Main {
           case "chaos" -> Chaos.main(rest);
           case "journal-stats" -> JournalStats.main(rest);
           case "fake-llm" -> FakeLlm.main(rest);
+          case "keys" -> io.reportcluster.tools.keys.Keys.main(rest);
           case "hash-password" -> HashPassword.main(rest);
           case "--help", "-h" -> {
             System.out.print(USAGE);

@@ -1,6 +1,7 @@
 package io.reportcluster.node.http;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import io.reportcluster.node.auth.Caller;
 import io.reportcluster.node.job.Jobs;
 import io.reportcluster.node.mirror.LiveEvents;
 import io.reportcluster.protocol.Api.JobView;
@@ -74,13 +75,15 @@ public final class EventRoutes extends AllDirectives {
             concat(
                 path(
                     PathMatchers.segment("jobs").slash(PathMatchers.segment()).slash("events"),
-                    id -> get(() -> jobEvents(id))),
-                path("events", () -> get(this::allEvents))));
+                    id -> get(() -> AuthGate.caller(caller -> jobEvents(id, caller)))),
+                path("events", () -> get(() -> AuthGate.caller(this::allEvents)))));
   }
 
-  private Route jobEvents(String id) {
+  private Route jobEvents(String id, Caller caller) {
+    String owner = caller.onlyOwner();
     return onComplete(
-        jobs.viewFromEntity(id),
+        jobs.viewFromEntity(id)
+            .thenApply(v -> v.filter(view -> owner == null || owner.equals(view.owner()))),
         tried -> {
           if (tried.isFailure() || tried.get().isEmpty()) {
             return complete(
@@ -185,7 +188,9 @@ public final class EventRoutes extends AllDirectives {
     return Source.single(notice).concat(polled);
   }
 
-  private Route allEvents() {
+  /** Every job's events; a client key's stream carries only its own jobs' transitions. */
+  private Route allEvents(Caller caller) {
+    String owner = caller.onlyOwner();
     if (live.isEmpty()) {
       return complete(
           JsonResponses.error(
@@ -193,7 +198,11 @@ public final class EventRoutes extends AllDirectives {
               "live_events_disabled",
               "this node runs without Redis; configure reports.redis.url for live events"));
     }
-    Source<ServerSentEvent, NotUsed> events = live.get().source().map(EventRoutes::sse);
+    Source<ServerSentEvent, NotUsed> events =
+        (owner == null
+                ? live.get().source()
+                : live.get().source(e -> owner.equals(e.event().owner())))
+            .map(EventRoutes::sse);
     if (!live.get().available()) {
       events =
           events.prepend(

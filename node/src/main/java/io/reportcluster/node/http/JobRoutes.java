@@ -1,5 +1,7 @@
 package io.reportcluster.node.http;
 
+import io.reportcluster.node.auth.Caller;
+import io.reportcluster.node.auth.SubmitLimits;
 import io.reportcluster.node.job.Jobs;
 import io.reportcluster.node.job.ReportJob;
 import io.reportcluster.node.llm.provider.ProviderRegistry;
@@ -10,6 +12,7 @@ import java.time.Duration;
 import java.util.function.Function;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.apache.pekko.http.javadsl.model.headers.RawHeader;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.PathMatchers;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -33,7 +36,19 @@ public final class JobRoutes extends AllDirectives {
   private final ProviderRegistry providers;
   private final JsonBody body;
 
+  private final SubmitLimits limits;
+
   public JobRoutes(Jobs jobs, Settings settings, ProviderRegistry providers, JsonBody body) {
+    this(jobs, settings, providers, body, SubmitLimits.NONE);
+  }
+
+  public JobRoutes(
+      Jobs jobs,
+      Settings settings,
+      ProviderRegistry providers,
+      JsonBody body,
+      SubmitLimits limits) {
+    this.limits = limits;
     this.jobs = jobs;
     this.settings = settings;
     this.providers = providers;
@@ -59,6 +74,27 @@ public final class JobRoutes extends AllDirectives {
    * idempotent repeat answers 202 with the same job too.
    */
   Route submit(boolean seedApi) {
+    return AuthGate.caller(caller -> submit(seedApi, caller));
+  }
+
+  /** A key over one of its limits is refused before anything else: 429 with Retry-After. */
+  private Route submit(boolean seedApi, Caller caller) {
+    return onSuccess(
+        limits.admit(caller),
+        refusal ->
+            refusal.isPresent()
+                ? complete(
+                    JsonResponses.error(
+                            StatusCodes.TOO_MANY_REQUESTS,
+                            refusal.get().error(),
+                            refusal.get().detail())
+                        .addHeader(
+                            RawHeader.create(
+                                "Retry-After", Long.toString(refusal.get().retryAfterSeconds()))))
+                : admitted(seedApi, caller));
+  }
+
+  private Route admitted(boolean seedApi, Caller caller) {
     return optionalHeaderValueByName(
         "Idempotency-Key",
         key ->
@@ -69,7 +105,7 @@ public final class JobRoutes extends AllDirectives {
                   HttpResponse badKey = SubmitBody.checkIdempotencyKey(key.orElse(null));
                   if (badKey != null) return complete(badKey);
                   return completeWithFuture(
-                      jobs.submit(in.startup(), in.providers(), key.orElse(null))
+                      jobs.submit(in.startup(), in.providers(), key.orElse(null), caller.owner())
                           .handle(
                               (s, failure) -> {
                                 if (failure != null) return unavailable(failure);
@@ -123,8 +159,12 @@ public final class JobRoutes extends AllDirectives {
 
   /** A job's view in the shape {@code shape} gives it, or 404. */
   Route read(String id, Function<JobView, Object> shape) {
+    return AuthGate.caller(caller -> read(id, shape, caller));
+  }
+
+  private Route read(String id, Function<JobView, Object> shape, Caller caller) {
     return completeWithFuture(
-        jobs.view(id)
+        jobs.view(id, caller.onlyOwner())
             .thenApply(
                 v ->
                     v.map(found -> JsonResponses.response(StatusCodes.OK, shape.apply(found)))
@@ -133,8 +173,12 @@ public final class JobRoutes extends AllDirectives {
   }
 
   private Route cancel(String id) {
+    return AuthGate.caller(caller -> cancel(id, caller));
+  }
+
+  private Route cancel(String id, Caller caller) {
     return completeWithFuture(
-        jobs.cancel(id)
+        jobs.cancel(id, caller.onlyOwner())
             .handle(
                 (r, failure) -> {
                   if (failure != null) return unavailable(failure);
@@ -157,8 +201,12 @@ public final class JobRoutes extends AllDirectives {
 
   /** 202 and the job's view when it was in FAILURE and runs again; 409 otherwise. */
   private Route retry(String id) {
+    return AuthGate.caller(caller -> retry(id, caller));
+  }
+
+  private Route retry(String id, Caller caller) {
     return completeWithFuture(
-        jobs.retry(id)
+        jobs.retry(id, caller.onlyOwner())
             .handle(
                 (r, failure) -> {
                   if (failure != null) return unavailable(failure);

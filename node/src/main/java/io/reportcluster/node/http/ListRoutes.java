@@ -1,5 +1,6 @@
 package io.reportcluster.node.http;
 
+import io.reportcluster.node.auth.Caller;
 import io.reportcluster.node.read.JobList;
 import io.reportcluster.node.read.ListQuery;
 import java.util.Map;
@@ -35,15 +36,17 @@ public final class ListRoutes extends AllDirectives {
         PathMatchers.segment("api").slash("v1"),
         () ->
             concat(
-                path("jobs", () -> get(() -> parameterMap(this::list))),
+                path(
+                    "jobs",
+                    () -> get(() -> AuthGate.caller(caller -> parameterMap(p -> list(p, caller))))),
                 path("stats", () -> get(() -> parameterMap(this::stats)))));
   }
 
-  private Route list(Map<String, String> params) {
+  private Route list(Map<String, String> params, Caller caller) {
     if (list.isEmpty()) return complete(disabled());
     ListQuery query;
     try {
-      query = ListQuery.parse(params, list.get().settings());
+      query = ListQuery.parse(params, list.get().settings()).ownedBy(caller.onlyOwner());
     } catch (ListQuery.BadFilter e) {
       return complete(JsonResponses.error(StatusCodes.BAD_REQUEST, "bad_filter", e.getMessage()));
     }

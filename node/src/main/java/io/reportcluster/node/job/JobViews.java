@@ -90,7 +90,8 @@ final class JobViews {
         usage,
         s.providers(),
         s.isActive() ? waiting : null,
-        runs(s));
+        runs(s),
+        s.owner());
   }
 
   /** Every run of the job, the current one last (one run unless a client retried it). */

@@ -70,11 +70,21 @@ public final class Jobs {
    */
   public CompletionStage<Submission> submit(
       String startup, List<String> providers, String idempotencyKey) {
+    return submit(startup, providers, idempotencyKey, null);
+  }
+
+  /**
+   * A submit of an API key ({@code owner}; null without keys). Its Idempotency-Keys are its own:
+   * two clients' same key names two jobs.
+   */
+  public CompletionStage<Submission> submit(
+      String startup, List<String> providers, String idempotencyKey, String owner) {
+    String scope = owner == null ? "" : owner + ":";
     String jobId =
         idempotencyKey == null
             ? UUID.randomUUID().toString()
             : UUID.nameUUIDFromBytes(
-                    ("idempotency-key:" + idempotencyKey).getBytes(StandardCharsets.UTF_8))
+                    ("idempotency-key:" + scope + idempotencyKey).getBytes(StandardCharsets.UTF_8))
                 .toString();
     // Past this instant the job refuses to be created: a client told 503 never has a job behind it.
     Instant deadline = Instant.now().plus(settings.askTimeout()).minus(settings.submitMargin());
@@ -82,7 +92,8 @@ public final class Jobs {
             job(jobId)
                 .<ReportJob.SubmitReply>ask(
                     replyTo ->
-                        new ReportJob.Submit(startup, providers, idempotencyKey, deadline, replyTo),
+                        new ReportJob.Submit(
+                            startup, providers, idempotencyKey, deadline, replyTo, owner),
                     settings.askTimeout()))
         .thenApply(
             reply -> {
@@ -97,6 +108,19 @@ public final class Jobs {
    * job; fails only if the entity does not answer.
    */
   public CompletionStage<Optional<JobView>> view(String id) {
+    return view(id, null);
+  }
+
+  /**
+   * The view for a caller that may see only {@code asOwner}'s jobs (null: any job): another's job
+   * is empty, as an unknown one.
+   */
+  public CompletionStage<Optional<JobView>> view(String id, String asOwner) {
+    return view0(id)
+        .thenApply(v -> v.filter(job -> asOwner == null || asOwner.equals(job.owner())));
+  }
+
+  private CompletionStage<Optional<JobView>> view0(String id) {
     if (!isJobId(id)) return CompletableFuture.completedFuture(Optional.empty());
     return mirror
         .read(id)
@@ -128,12 +152,20 @@ public final class Jobs {
 
   /** Cancels a job the journal knows; empty for an unknown one. */
   public CompletionStage<Optional<ReportJob.CancelReply>> cancel(String id) {
-    return askKnown(id, ReportJob.Cancel::new);
+    return cancel(id, null);
+  }
+
+  /** As {@link #cancel(String)}, for a caller that may touch only {@code asOwner}'s jobs. */
+  public CompletionStage<Optional<ReportJob.CancelReply>> cancel(String id, String asOwner) {
+    return this.<ReportJob.CancelReply>askKnown(
+            id, replyTo -> new ReportJob.Cancel(replyTo, asOwner))
+        .thenApply(r -> r.filter(reply -> !(reply instanceof ReportJob.NotFound)));
   }
 
   /** Runs a FAILURE job again from its failed step; empty for an unknown job. */
-  public CompletionStage<Optional<ReportJob.RetryReply>> retry(String id) {
-    return askKnown(id, ReportJob.Retry::new);
+  public CompletionStage<Optional<ReportJob.RetryReply>> retry(String id, String asOwner) {
+    return this.<ReportJob.RetryReply>askKnown(id, replyTo -> new ReportJob.Retry(replyTo, asOwner))
+        .thenApply(r -> r.filter(reply -> !(reply instanceof ReportJob.NotFound)));
   }
 
   /** Asks a job the journal knows (so an unknown id starts no entity); empty for an unknown one. */

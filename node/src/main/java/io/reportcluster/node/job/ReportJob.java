@@ -77,8 +77,19 @@ public final class ReportJob
       List<String> providers,
       String idempotencyKey,
       Instant deadline,
-      ActorRef<SubmitReply> replyTo)
+      ActorRef<SubmitReply> replyTo,
+      String owner)
       implements Command {
+
+    /** A job of no API key (a node without keys). */
+    public Submit(
+        String startup,
+        List<String> providers,
+        String idempotencyKey,
+        Instant deadline,
+        ActorRef<SubmitReply> replyTo) {
+      this(startup, providers, idempotencyKey, deadline, replyTo, null);
+    }
 
     /** A job for one provider, with no fallback. */
     public Submit(
@@ -95,13 +106,29 @@ public final class ReportJob
     }
   }
 
-  public record Get(ActorRef<GetReply> replyTo) implements Command {}
+  /**
+   * {@code asOwner}: the API key asking, when it may see only its own jobs (another's answers
+   * NotFound, as Cancel and Retry do); null for anyone else.
+   */
+  public record Get(ActorRef<GetReply> replyTo, String asOwner) implements Command {
+    public Get(ActorRef<GetReply> replyTo) {
+      this(replyTo, null);
+    }
+  }
 
   /** Cancel: the job becomes REVOKED and the answer of a call in flight is then ignored. */
-  public record Cancel(ActorRef<CancelReply> replyTo) implements Command {}
+  public record Cancel(ActorRef<CancelReply> replyTo, String asOwner) implements Command {
+    public Cancel(ActorRef<CancelReply> replyTo) {
+      this(replyTo, null);
+    }
+  }
 
   /** Run a FAILURE job again from its failed step, with a fresh retry budget. */
-  public record Retry(ActorRef<RetryReply> replyTo) implements Command {}
+  public record Retry(ActorRef<RetryReply> replyTo, String asOwner) implements Command {
+    public Retry(ActorRef<RetryReply> replyTo) {
+      this(replyTo, null);
+    }
+  }
 
   /** News from the caller pool about this job's current call (node-local, never serialized). */
   record CallUpdate(CallMessages.CallResult result) implements Command {}
@@ -184,8 +211,21 @@ public final class ReportJob
       String idempotencyKey,
       List<String> steps,
       Instant at,
-      List<String> providers)
+      List<String> providers,
+      String owner)
       implements Event {
+
+    /** {@code owner}: the API key that submitted the job; null without keys, and in old events. */
+    public Submitted(
+        String jobId,
+        String startup,
+        String provider,
+        String idempotencyKey,
+        List<String> steps,
+        Instant at,
+        List<String> providers) {
+      this(jobId, startup, provider, idempotencyKey, steps, at, providers, null);
+    }
 
     public Submitted(
         String jobId,
@@ -194,7 +234,7 @@ public final class ReportJob
         String idempotencyKey,
         List<String> steps,
         Instant at) {
-      this(jobId, startup, provider, idempotencyKey, steps, at, null);
+      this(jobId, startup, provider, idempotencyKey, steps, at, null, null);
     }
 
     List<String> chain() {
@@ -285,36 +325,7 @@ public final class ReportJob
       String nodeName,
       JobMirror mirror,
       Fallbacks fallbacks,
-      JobMetrics jobMetrics) {
-
-    public Deps(
-        JobSettings settings,
-        ActorRef<LlmCallerPool.Command> pool,
-        PoolMetrics poolMetrics,
-        String nodeName,
-        JobMirror mirror,
-        Fallbacks fallbacks) {
-      this(settings, pool, poolMetrics, nodeName, mirror, fallbacks, JobMetrics.NONE);
-    }
-
-    public Deps(
-        JobSettings settings,
-        ActorRef<LlmCallerPool.Command> pool,
-        PoolMetrics poolMetrics,
-        String nodeName,
-        JobMirror mirror) {
-      this(settings, pool, poolMetrics, nodeName, mirror, Fallbacks.NONE);
-    }
-
-    /** A node without a status mirror. */
-    public Deps(
-        JobSettings settings,
-        ActorRef<LlmCallerPool.Command> pool,
-        PoolMetrics poolMetrics,
-        String nodeName) {
-      this(settings, pool, poolMetrics, nodeName, JobMirror.NONE);
-    }
-  }
+      JobMetrics jobMetrics) {}
 
   /** Who hears that a step moved to another provider (the metrics). */
   public interface Fallbacks {
@@ -322,18 +333,6 @@ public final class ReportJob
 
     void moved(String from, String to, String reason);
   }
-
-  /**
-   * Failures after which a step moves to the next provider of its chain at once: this provider will
-   * not serve it (a refused key, a missing model, a spent quota), though another may. A bad request
-   * is not one of them: the next provider would refuse the same prompt.
-   */
-  private static final java.util.Set<LlmCallException.Kind> MOVE_AT_ONCE =
-      java.util.EnumSet.of(
-          LlmCallException.Kind.UNAUTHORIZED,
-          LlmCallException.Kind.FORBIDDEN,
-          LlmCallException.Kind.NOT_FOUND,
-          LlmCallException.Kind.QUOTA_EXCEEDED);
 
   /** Registers ReportJob with Cluster Sharding on this node. */
   public static ActorRef<ShardingEnvelope<Command>> init(ActorSystem<?> system, Deps deps) {
@@ -437,9 +436,21 @@ public final class ReportJob
 
     b.forState(State::isActive)
         .onCommand(Submit.class, this::onRepeatSubmit)
-        .onCommand(Get.class, (s, c) -> Effect().reply(c.replyTo(), new Found(view(s))))
-        .onCommand(Cancel.class, this::onCancel)
-        .onCommand(Retry.class, (s, c) -> Effect().reply(c.replyTo(), new RetryRefused(view(s))))
+        .onCommand(
+            Get.class,
+            (s, c) ->
+                foreign(s, c.asOwner())
+                    ? notFound(c.replyTo())
+                    : Effect().reply(c.replyTo(), new Found(view(s))))
+        .onCommand(
+            Cancel.class,
+            (s, c) -> foreign(s, c.asOwner()) ? notFound(c.replyTo()) : onCancel(s, c))
+        .onCommand(
+            Retry.class,
+            (s, c) ->
+                foreign(s, c.asOwner())
+                    ? notFound(c.replyTo())
+                    : Effect().reply(c.replyTo(), new RetryRefused(view(s))))
         .onCommand(CallUpdate.class, this::onCallUpdate)
         .onCommand(RetryDue.class, this::onRetryDue)
         .onCommand(AttemptLost.class, this::onAttemptLost)
@@ -453,15 +464,23 @@ public final class ReportJob
 
     b.forState(State::isTerminal)
         .onCommand(Submit.class, (s, c) -> idleAfter(onRepeatSubmit(s, c)))
-        .onCommand(Get.class, (s, c) -> idleAfter(Effect().reply(c.replyTo(), new Found(view(s)))))
+        .onCommand(
+            Get.class,
+            (s, c) ->
+                foreign(s, c.asOwner())
+                    ? notFound(c.replyTo())
+                    : idleAfter(Effect().reply(c.replyTo(), new Found(view(s)))))
         .onCommand(
             Cancel.class,
             (s, c) ->
-                idleAfter(
-                    s.outcome() == JobState.REVOKED
-                        ? Effect().reply(c.replyTo(), new CancelAccepted(view(s)))
-                        : Effect().reply(c.replyTo(), new CancelRefused(view(s)))))
-        .onCommand(Retry.class, this::onRetry)
+                foreign(s, c.asOwner())
+                    ? notFound(c.replyTo())
+                    : idleAfter(
+                        s.outcome() == JobState.REVOKED
+                            ? Effect().reply(c.replyTo(), new CancelAccepted(view(s)))
+                            : Effect().reply(c.replyTo(), new CancelRefused(view(s)))))
+        .onCommand(
+            Retry.class, (s, c) -> foreign(s, c.asOwner()) ? notFound(c.replyTo()) : onRetry(s, c))
         .onCommand(
             IdleTimeout.class,
             c -> {
@@ -499,7 +518,8 @@ public final class ReportJob
             c.idempotencyKey(),
             deps.settings().steps(),
             Instant.now(),
-            c.providers());
+            c.providers(),
+            c.owner());
     return Effect()
         .persist(e)
         .thenRun(
@@ -516,6 +536,11 @@ public final class ReportJob
               startMirrorRefresh();
             })
         .thenReply(c.replyTo(), ns -> new Accepted(view(ns), true));
+  }
+
+  /** Another API key's job: it answers as if it did not exist. */
+  private static boolean foreign(State s, String asOwner) {
+    return asOwner != null && !asOwner.equals(s.owner());
   }
 
   private ReplyEffect<Event, State> onRepeatSubmit(State s, Submit c) {
@@ -662,20 +687,11 @@ public final class ReportJob
                       from,
                       to,
                       reason);
-              deps.fallbacks().moved(from, to, reasonLabel(reason));
+              deps.fallbacks().moved(from, to, FallbackRules.label(reason));
               dispatch(ns);
               announce(ns, Change.FALLBACK);
             })
         .thenNoReply();
-  }
-
-  /** A short label for metrics: the failure's kind, or "cooldown". */
-  private static String reasonLabel(String reason) {
-    int colon = reason.indexOf(':');
-    String head = colon < 0 ? reason : reason.substring(0, colon);
-    return head.startsWith("cooldown")
-        ? "cooldown"
-        : head.toLowerCase(java.util.Locale.ROOT).replace(' ', '_');
   }
 
   private ReplyEffect<Event, State> onStepSucceeded(State s, CallMessages.CallSucceeded ok) {
@@ -726,7 +742,7 @@ public final class ReportJob
     phase = Phase.IDLE;
     waiting = null;
     boolean exhausted = retriesSoFar >= deps.settings().retry().maxRetries();
-    boolean moveOn = MOVE_AT_ONCE.contains(why.kind()) || (why.retryable() && exhausted);
+    boolean moveOn = FallbackRules.movesAtOnce(why.kind()) || (why.retryable() && exhausted);
     if (moveOn && s.nextProvider(f.step()).isPresent()) {
       String reason =
           why.describe()

@@ -141,13 +141,14 @@ public final class ReportJobState {
       Instant nextRetryAt,
       List<String> providers,
       Instant runStartedAt,
-      List<Run> pastRuns)
+      List<Run> pastRuns,
+      String owner)
       implements CborSerializable {
 
     static final State EMPTY =
         new State(
             null, null, null, null, List.of(), null, null, null, null, null, null, null, List.of(),
-            null, List.of());
+            null, List.of(), null);
 
     @JsonIgnore
     public boolean isEmpty() {
@@ -202,7 +203,8 @@ public final class ReportJobState {
           null,
           e.chain(),
           e.at(),
-          List.of());
+          List.of(),
+          e.owner());
     }
 
     /** The provider a step calls now. */
@@ -238,7 +240,8 @@ public final class ReportJobState {
           nextRetry,
           providers,
           runStartedAt,
-          pastRuns);
+          pastRuns,
+          owner);
     }
 
     State attemptStarted(AttemptStarted e) {
@@ -272,7 +275,8 @@ public final class ReportJobState {
           null,
           providers,
           runStartedAt,
-          pastRuns);
+          pastRuns,
+          owner);
     }
 
     /** A client retried the failed job: a new run from its failed step. */
@@ -296,7 +300,8 @@ public final class ReportJobState {
           null,
           providers,
           e.at(),
-          List.copyOf(runs));
+          List.copyOf(runs),
+          owner);
     }
   }
 }

@@ -298,7 +298,9 @@ public final class RedisStatusMirror implements JobMirror {
         v.result(),
         v.error(),
         v.node(),
-        v.updatedAt());
+        v.updatedAt(),
+        null,
+        v.owner());
   }
 
   /** Writes every view that missed Redis; runs on every health check while Redis is up. */

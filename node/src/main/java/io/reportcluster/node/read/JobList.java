@@ -211,4 +211,31 @@ public final class JobList {
     }
     return newest == 0 ? 0 : Math.max(0, newest - applied);
   }
+
+  /** What one API key's jobs hold now: unfinished jobs, and tokens and cost since {@code since}. */
+  public record KeyUsage(long unfinished, long tokens, double costUsd) {}
+
+  public CompletionStage<KeyUsage> usage(String owner, Instant since) {
+    return CompletableFuture.supplyAsync(
+        () ->
+            run(
+                c -> {
+                  try (PreparedStatement st =
+                      c.prepareStatement(
+                          "SELECT SUM(CASE WHEN finished_at IS NULL THEN 1 ELSE 0 END),"
+                              + " SUM(CASE WHEN submitted_at >= ? THEN input_tokens + output_tokens"
+                              + " ELSE 0 END),"
+                              + " SUM(CASE WHEN submitted_at >= ? THEN cost_usd ELSE 0 END)"
+                              + " FROM job_list WHERE owner = ?")) {
+                    st.setLong(1, since.toEpochMilli());
+                    st.setLong(2, since.toEpochMilli());
+                    st.setString(3, owner);
+                    try (ResultSet rs = st.executeQuery()) {
+                      rs.next();
+                      return new KeyUsage(rs.getLong(1), rs.getLong(2), rs.getDouble(3));
+                    }
+                  }
+                }),
+        blocking);
+  }
 }

@@ -151,8 +151,8 @@ final class JobListHandler extends JdbcHandler<List<EventEnvelope<ReportJob.Even
           statement(
               "INSERT INTO job_list (job_id, list_seq, state, startup, providers, provider,"
                   + " steps_done, steps_total, attempts, runs, input_tokens, output_tokens, cost_usd,"
-                  + " submitted_at, updated_at) SELECT ?, ?, 'PENDING', ?, ?, ?, 0, ?, 0, 1, 0, 0,"
-                  + " 0, ?, ? WHERE NOT EXISTS (SELECT 1 FROM job_list WHERE job_id = ?)");
+                  + " submitted_at, updated_at, owner) SELECT ?, ?, 'PENDING', ?, ?, ?, 0, ?, 0, 1,"
+                  + " 0, 0, 0, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM job_list WHERE job_id = ?)");
       long at = millis(e.at());
       set(
           st,
@@ -164,6 +164,7 @@ final class JobListHandler extends JdbcHandler<List<EventEnvelope<ReportJob.Even
           e.steps().size(),
           at,
           at,
+          e.owner(),
           jobId);
       st.executeUpdate();
       jobMinutes.computeIfAbsent(minute(e.at()), k -> new long[6])[0] += 1;

@@ -23,7 +23,13 @@ public record ListQuery(
     Instant since,
     Instant until,
     int limit,
-    Long before) {
+    Long before,
+    String owner) {
+
+  /** This query restricted to one API key's jobs; null: every job. */
+  public ListQuery ownedBy(String key) {
+    return new ListQuery(states, provider, q, since, until, limit, before, key);
+  }
 
   /** A filter the list cannot take; {@code field} names it. */
   public static final class BadFilter extends IllegalArgumentException {
@@ -97,7 +103,7 @@ public record ListQuery(
     Long before = null;
     String cursor = params.get("cursor");
     if (cursor != null && !cursor.isEmpty()) before = decodeCursor(cursor);
-    return new ListQuery(states, provider, q, since, until, limit, before);
+    return new ListQuery(states, provider, q, since, until, limit, before, null);
   }
 
   /** The cursor of the page after the row at {@code listSeq}: opaque to clients. */
@@ -141,6 +147,10 @@ public record ListQuery(
   Where where(boolean withState, boolean withCursor) {
     StringBuilder sql = new StringBuilder(" WHERE 1 = 1");
     List<Object> params = new ArrayList<>();
+    if (owner != null) {
+      sql.append(" AND owner = ?");
+      params.add(owner);
+    }
     if (withState && !states.isEmpty()) {
       sql.append(" AND state IN (");
       int i = 0;

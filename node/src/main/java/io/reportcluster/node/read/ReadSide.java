@@ -45,10 +45,35 @@ public final class ReadSide {
   private static final Logger log = LoggerFactory.getLogger(ReadSide.class);
   static final String PROJECTION = "job-list";
 
-  private ReadSide() {}
+  private final ActorSystem<?> system;
+  private final HikariDataSource db;
+  private final ReadSideSettings settings;
+  private final Timer lag;
+  private final JobList list;
 
-  /** Starts the projection (where the cluster places it) and returns the list's queries. */
-  public static JobList start(
+  private ReadSide(
+      ActorSystem<?> system,
+      HikariDataSource db,
+      ReadSideSettings settings,
+      Timer lag,
+      JobList list) {
+    this.system = system;
+    this.db = db;
+    this.settings = settings;
+    this.lag = lag;
+    this.list = list;
+  }
+
+  /** The list's queries. */
+  public JobList list() {
+    return list;
+  }
+
+  /**
+   * Opens the read side's database pool and queries; {@link #startProjection} then joins this node
+   * to the projection, once the node serves (a node that fails to start never runs it).
+   */
+  public static ReadSide open(
       ActorSystem<?> system, Config reports, ReadSideSettings settings, MeterRegistry metrics) {
     Config dbConfig = reports.getConfig("db");
     HikariConfig hc = new HikariConfig();
@@ -88,7 +113,11 @@ public final class ReadSide {
             .publishPercentileHistogram()
             .maximumExpectedValue(Duration.ofMinutes(5))
             .register(metrics);
+    return new ReadSide(system, db, settings, lag, new JobList(db, blocking, settings));
+  }
 
+  /** Runs the projection where the cluster places it (one instance in the cluster). */
+  public void startProjection() {
     SourceProvider<Offset, EventEnvelope<ReportJob.Event>> source =
         EventSourcedProvider.eventsByTag(system, JdbcReadJournal.Identifier(), ReportJob.TAG);
     GroupedProjection<Offset, EventEnvelope<ReportJob.Event>> projection =
@@ -114,7 +143,6 @@ public final class ReadSide {
                     }),
             ShardedDaemonProcessSettings.create(system),
             Optional.of(ProjectionBehavior.stopMessage()));
-    return new JobList(db, blocking, settings);
   }
 
   /**

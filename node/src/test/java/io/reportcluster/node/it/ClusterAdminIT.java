@@ -56,11 +56,13 @@ class ClusterAdminIT {
     context.getLogger(Logger.ROOT_LOGGER_NAME).addAppender(logs);
     db = new TestDatabase();
     managementPort = FreePorts.pick(1).get(0);
-    // On every interface, so that a client can also come from this machine's own network address.
+    // On every interface, so that a client can also come from this machine's own network address
+    // (a node beyond loopback needs API keys on; the admin routes take Basic auth all the same).
     guarded =
         ReportNode.start(
             db.nodeConfig(
                 "reports.http.host = \"0.0.0.0\"\n"
+                    + "reports.auth.enabled = on\n"
                     + "reports.management.admin-user = ops\n"
                     + "reports.management.admin-password-hash = \""
                     + PasswordHash.of(PASSWORD.toCharArray(), 1_000).encoded()

@@ -171,6 +171,9 @@ class ComposeFileTest {
       // What the node in this container actually runs with: the image's profile + this environment.
       Config config = nodeConfig(dockerfile.configFile(), env);
       assertThat(config.getBoolean("reports.cluster.bootstrap")).as("%s: bootstrap", what).isTrue();
+      assertThat(config.getBoolean("reports.auth.enabled"))
+          .as("%s: API keys (it listens beyond loopback)", what)
+          .isTrue();
       assertThat(config.getString("reports.http.host"))
           .as("%s: http host", what)
           .isEqualTo("0.0.0.0");

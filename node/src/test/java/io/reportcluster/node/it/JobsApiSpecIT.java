@@ -337,7 +337,9 @@ class JobsApiSpecIT extends ApiSpec {
               "usage",
               "providers",
               "waiting_for",
-              "runs");
+              "runs",
+              "owner");
+      assertThat(job.get("owner").isNull()).as("no API keys: nobody's job").isTrue();
       assertThat(names(job.path("providers"))).containsExactly("simulated");
       JsonNode run = job.path("runs").path(0);
       assertThat(job.path("runs")).as("one run: never retried").hasSize(1);

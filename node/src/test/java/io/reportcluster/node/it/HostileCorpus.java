@@ -10,10 +10,18 @@ import java.util.List;
 /**
  * The hostile requests {@link HostileInputIT} sends, as a table: each case a name, the raw bytes
  * sent on a fresh connection, and the status and error code the node must answer with. Built with a
- * few helpers so each row reads as the request it is.
+ * few helpers so each row reads as the request it is. The node runs with API keys on: requests
+ * carry the admin key unless a row says otherwise, so that each reaches the check it is about.
  */
 final class HostileCorpus {
-  private HostileCorpus() {}
+  /** The admin's key, a client key, and a job of the admin's that the client must not see. */
+  record Keys(String admin, String client, String othersJob) {}
+
+  private final Keys keys;
+
+  HostileCorpus(Keys keys) {
+    this.keys = keys;
+  }
 
   static final Duration HEADER_TIMEOUT = Duration.ofSeconds(3);
   static final Duration BODY_TIMEOUT = Duration.ofSeconds(3);
@@ -46,13 +54,14 @@ final class HostileCorpus {
   static final Expect UNKNOWN_JOB = new Expect(404, "unknown_job");
   static final Expect NOT_FOUND = new Expect(404, "not_found");
   static final Expect NOT_ALLOWED = new Expect(405, "method_not_allowed");
+  static final Expect FORBIDDEN = new Expect(403, "forbidden");
 
-  static List<Case> cases() {
+  List<Case> cases() {
     Rows t = new Rows();
 
     // ------------------------------------------------------------ request line and headers
     t.row("200 headers", HEADERS_TOO_LARGE, get("/api/v1/health", headers(200)));
-    t.row("65 header lines, one over", HEADERS_TOO_LARGE, get("/api/v1/health", headers(63)));
+    t.row("65 header lines, one over", HEADERS_TOO_LARGE, get("/api/v1/health", headers(62)));
     t.row(
         "a 9 KB header value",
         HEADERS_TOO_LARGE,
@@ -188,7 +197,12 @@ final class HostileCorpus {
     t.row(
         "no Content-Type",
         UNSUPPORTED,
-        raw("POST /api/v1/jobs HTTP/1.1\r\n" + HOST + CLOSE + "Content-Length: 2\r\n\r\n{}"));
+        raw(
+            "POST /api/v1/jobs HTTP/1.1\r\n"
+                + HOST
+                + CLOSE
+                + bearer()
+                + "Content-Length: 2\r\n\r\n{}"));
     t.row(
         "a form",
         UNSUPPORTED,
@@ -259,21 +273,32 @@ final class HostileCorpus {
 
     // ------------------------------------------------------------ admin routes
     String members = "/admin/cluster/members";
-    t.row("admin without credentials", UNAUTHORIZED, get(members));
-    t.row("admin, wrong password", UNAUTHORIZED, get(members, basic("ops", "guess")));
-    t.row("admin, wrong user", UNAUTHORIZED, get(members, basic("root", ADMIN_PASSWORD)));
-    t.row("admin, the password as user", UNAUTHORIZED, get(members, basic(ADMIN_PASSWORD, "ops")));
+    t.row("admin without credentials", UNAUTHORIZED, anonymous("GET", members));
+    t.row("admin, wrong password", UNAUTHORIZED, anonymous("GET", members, basic("ops", "guess")));
+    t.row(
+        "admin, wrong user",
+        UNAUTHORIZED,
+        anonymous("GET", members, basic("root", ADMIN_PASSWORD)));
+    t.row(
+        "admin, the password as user",
+        UNAUTHORIZED,
+        anonymous("GET", members, basic(ADMIN_PASSWORD, "ops")));
     t.row(
         "admin, a bearer token",
         UNAUTHORIZED,
-        get(members, "Authorization: Bearer " + ADMIN_PASSWORD));
+        anonymous("GET", members, "Authorization: Bearer " + ADMIN_PASSWORD));
     t.row(
-        "admin, Basic that is not base64", UNAUTHORIZED, get(members, "Authorization: Basic !!!"));
+        "admin, Basic that is not base64",
+        UNAUTHORIZED,
+        anonymous("GET", members, "Authorization: Basic !!!"));
     t.row(
         "admin, Basic without a colon",
         UNAUTHORIZED,
-        get(members, "Authorization: Basic " + b64("ops")));
-    t.row("admin, 6 KB of Basic", UNAUTHORIZED, get(members, basic("ops", "x".repeat(6000))));
+        anonymous("GET", members, "Authorization: Basic " + b64("ops")));
+    t.row(
+        "admin, 6 KB of Basic",
+        UNAUTHORIZED,
+        anonymous("GET", members, basic("ops", "x".repeat(6000))));
     t.row(
         "admin down, no credentials",
         UNAUTHORIZED,
@@ -295,6 +320,36 @@ final class HostileCorpus {
                 + CLOSE
                 + basic("ops", "nope")
                 + "\r\n\r\n"));
+    // ------------------------------------------------------------ API keys
+    String jobs = "/api/v1/jobs";
+    String others = jobs + "/" + keys.othersJob();
+    t.row("no key, list", UNAUTHORIZED, anonymous("GET", jobs));
+    t.row("no key, submit", UNAUTHORIZED, anonymous("POST", jobs, "Content-Length: 0"));
+    t.row("no key, a job's events", UNAUTHORIZED, anonymous("GET", others + "/events"));
+    t.row("a well-formed key nobody made", UNAUTHORIZED, as("rck_" + "A".repeat(40), "GET", jobs));
+    t.row("SQL as a key", UNAUTHORIZED, as("' OR 1=1 --", "GET", jobs));
+    t.row("an empty Bearer", UNAUTHORIZED, anonymous("GET", jobs, "Authorization: Bearer "));
+    t.row("a 6 KB key", UNAUTHORIZED, as("rck_" + "k".repeat(6000), "GET", jobs));
+    t.row(
+        "the admin key as Basic",
+        UNAUTHORIZED,
+        anonymous("GET", jobs, basic("admin", keys.admin())));
+    t.row(
+        "the key in the query of a POST",
+        UNAUTHORIZED,
+        anonymous("POST", jobs + "?access_token=" + keys.admin(), "Content-Length: 0"));
+    t.row("a client key on /metrics", FORBIDDEN, as(keys.client(), "GET", "/metrics"));
+    t.row("a client key on the cluster", FORBIDDEN, as(keys.client(), "GET", "/api/v1/cluster"));
+    t.row("a client key reads another's job", UNKNOWN_JOB, as(keys.client(), "GET", others));
+    t.row("a client key cancels another's job", UNKNOWN_JOB, as(keys.client(), "DELETE", others));
+    t.row(
+        "a client key streams another's job",
+        UNKNOWN_JOB,
+        as(keys.client(), "GET", others + "/events"));
+    t.row(
+        "a client key retries another's job",
+        UNKNOWN_JOB,
+        as(keys.client(), "POST", others + "/retry", "Content-Length: 0"));
     return t.cases;
   }
 
@@ -317,22 +372,37 @@ final class HostileCorpus {
     return request.getBytes(StandardCharsets.ISO_8859_1);
   }
 
-  private static byte[] send(String method, String target, String... headers) {
+  /** A request as the admin key. */
+  private byte[] send(String method, String target, String... headers) {
+    return as(keys.admin(), method, target, headers);
+  }
+
+  private byte[] get(String target, String... headers) {
+    return send("GET", target, headers);
+  }
+
+  /** A request with {@code token} as its Bearer key. */
+  private static byte[] as(String token, String method, String target, String... headers) {
+    String[] all = new String[headers.length + 1];
+    all[0] = "Authorization: Bearer " + token;
+    System.arraycopy(headers, 0, all, 1, headers.length);
+    return anonymous(method, target, all);
+  }
+
+  /** A request with no key but what {@code headers} hold. */
+  private static byte[] anonymous(String method, String target, String... headers) {
     StringBuilder b = new StringBuilder(method + " " + target + " HTTP/1.1\r\n" + HOST + CLOSE);
     for (String h : headers) b.append(h).append("\r\n");
     return raw(b.append("\r\n").toString());
   }
 
-  private static byte[] get(String target, String... headers) {
-    return send("GET", target, headers);
-  }
-
   /** A POST to /api/v1/jobs with {@code headers} (CRLF-separated) and {@code body} as given. */
-  private static byte[] post(String headers, String body) {
+  private byte[] post(String headers, String body) {
     return raw(
         "POST /api/v1/jobs HTTP/1.1\r\n"
             + HOST
             + CLOSE
+            + bearer()
             + (headers.contains("Content-Type") ? "" : "Content-Type: application/json\r\n")
             + headers
             + (headers.contains("Content-Length") || headers.contains("Transfer-Encoding")
@@ -342,13 +412,14 @@ final class HostileCorpus {
             + body);
   }
 
-  private static byte[] post(String path, String headers, String body) {
+  private byte[] post(String path, String headers, String body) {
     return raw(
         "POST "
             + path
             + " HTTP/1.1\r\n"
             + HOST
             + CLOSE
+            + bearer()
             + headers
             + "\r\nContent-Length: "
             + body.length()
@@ -356,22 +427,27 @@ final class HostileCorpus {
             + body);
   }
 
-  private static byte[] postJson(String body) {
+  private byte[] postJson(String body) {
     return postJson(body.getBytes(StandardCharsets.UTF_8));
   }
 
-  private static byte[] postJson(byte[] body) {
+  private byte[] postJson(byte[] body) {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
     b.writeBytes(
         raw(
             "POST /api/v1/jobs HTTP/1.1\r\n"
                 + HOST
                 + CLOSE
+                + bearer()
                 + "Content-Type: application/json\r\nContent-Length: "
                 + body.length
                 + "\r\n\r\n"));
     b.writeBytes(body);
     return b.toByteArray();
+  }
+
+  private String bearer() {
+    return "Authorization: Bearer " + keys.admin() + "\r\n";
   }
 
   /** Text and single bytes, in order: {@code bytes("a", 0xFF, "b")}. */

@@ -8,7 +8,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import io.reportcluster.node.ReportNode;
+import io.reportcluster.node.auth.ApiKey;
+import io.reportcluster.node.auth.ApiKeys;
+import io.reportcluster.node.auth.Tokens;
 import io.reportcluster.node.http.PasswordHash;
 import io.reportcluster.node.it.HostileCorpus.Case;
 import io.reportcluster.node.testkit.Await;
@@ -23,6 +28,8 @@ import java.io.SequenceInputStream;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +37,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,9 +66,13 @@ class HostileInputIT {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /** The deployment's first admin key, given to the node at start. */
+  private static final String ADMIN = Tokens.mint().token();
+
   private Path h2Dir;
   private ReportNode node;
   private HttpJson http;
+  private HostileCorpus corpus;
 
   @BeforeAll
   void start() throws Exception {
@@ -76,6 +88,10 @@ class HostileInputIT {
                     + "reports.http.body-read-timeout = "
                     + BODY_TIMEOUT.toMillis()
                     + "ms\n"
+                    + "reports.auth.enabled = on\n"
+                    + "reports.auth.bootstrap-admin-token = \""
+                    + ADMIN
+                    + "\"\n"
                     + "reports.management.admin-user = ops\n"
                     + "reports.management.admin-password-hash = \""
                     + PasswordHash.of(HostileCorpus.ADMIN_PASSWORD.toCharArray(), 1_000).encoded()
@@ -84,8 +100,22 @@ class HostileInputIT {
                     + h2Dir.resolve("journal")
                     + ";DB_CLOSE_DELAY=-1;WRITE_DELAY=0\"")
             .withFallback(ConfigFactory.parseFile(TestDatabase.profileFile("embedded.conf")));
-    node = ReportNode.start(ConfigFactory.load(config));
+    Config resolved = ConfigFactory.load(config);
+    node = ReportNode.start(resolved);
     http = new HttpJson(node.baseUrl());
+    String client;
+    HikariConfig hc = new HikariConfig();
+    hc.setJdbcUrl(resolved.getString("reports.db.url"));
+    hc.setUsername(resolved.getString("reports.db.user"));
+    hc.setPassword(resolved.getString("reports.db.password"));
+    hc.setMaximumPoolSize(1);
+    try (HikariDataSource ds = new HikariDataSource(hc)) {
+      client =
+          new ApiKeys(ds, Duration.ZERO).create("hostile-client", ApiKey.Role.CLIENT, 0, 0, 0, 0);
+    }
+    HttpJson.Reply others = submit("OthersCo");
+    assertThat(others.status()).as("the admin's job: %s", others.raw().body()).isEqualTo(202);
+    corpus = new HostileCorpus(new HostileCorpus.Keys(ADMIN, client, others.text("job_id")));
   }
 
   @AfterAll
@@ -95,15 +125,15 @@ class HostileInputIT {
 
   // =================================================================== the corpus
 
-  static Stream<Case> corpus() {
-    return HostileCorpus.cases().stream();
+  Stream<Case> corpus() {
+    return corpus.cases().stream();
   }
 
   @Test
   @Order(0)
   @DisplayName("the corpus holds at least 60 hostile requests")
   void corpusSize() {
-    assertThat(HostileCorpus.cases()).hasSizeGreaterThanOrEqualTo(60);
+    assertThat(corpus.cases()).hasSizeGreaterThanOrEqualTo(60);
   }
 
   @ParameterizedTest(name = "{0}")
@@ -239,24 +269,40 @@ class HostileInputIT {
           + " request made a job")
   void stillServing() {
     assertHealthy();
-    HttpJson.Reply submitted = http.postJson("/api/v1/jobs", "{\"startup\": \"AfterTheStorm\"}");
+    HttpJson.Reply submitted = submit("AfterTheStorm");
     assertThat(submitted.status()).as("submit: %s", submitted.raw().body()).isEqualTo(202);
     String id = submitted.text("job_id");
     Await.until(
         Duration.ofSeconds(60),
         "job " + id + " SUCCESS",
-        () -> "SUCCESS".equals(http.get("/api/v1/jobs/" + id).text("state")));
+        () -> "SUCCESS".equals(asAdmin("/api/v1/jobs/" + id).text("state")));
     // The read side applies the journal in order: once it lists this job, it lists every job.
     JsonNode list =
         Await.value(
             Duration.ofSeconds(30),
             "the job list shows " + id,
-            () -> http.get("/api/v1/jobs?limit=200").body(),
+            () -> asAdmin("/api/v1/jobs?limit=200").body(),
             l -> l.path("jobs").toString().contains(id));
-    assertThat(list.path("total").asInt()).as("jobs in %s", list).isEqualTo(1);
+    assertThat(list.path("total").asInt())
+        .as("jobs in %s: the admin's first and this one", list)
+        .isEqualTo(2);
   }
 
   // =================================================================== helpers
+
+  private HttpJson.Reply submit(String startup) {
+    return http.post(
+        "/api/v1/jobs",
+        "{\"startup\": \"" + startup + "\"}",
+        Map.of("Content-Type", "application/json", "Authorization", "Bearer " + ADMIN));
+  }
+
+  private HttpJson.Reply asAdmin(String path) {
+    return http.send(
+        HttpRequest.newBuilder(URI.create(node.baseUrl() + path))
+            .header("Authorization", "Bearer " + ADMIN)
+            .GET());
+  }
 
   private void assertHealthy() {
     HttpJson.Reply health = http.get("/api/v1/health");

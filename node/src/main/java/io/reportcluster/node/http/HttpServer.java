@@ -180,9 +180,9 @@ public final class HttpServer extends AllDirectives {
 
   /** Pekko's own rejections (404, 405, ...) keep their status and get a JSON body. */
   private RejectionHandler rejectionHandler() {
-    // A body without Content-Length (chunked) hits the size limit only while `entity` reads it,
-    // and that directive turns the EntityStreamSizeException into this rejection: the exception
-    // handler above never sees it. Answer it like the Content-Length case.
+    // Bodies are read whole before routing, so a body over the limit arrives as the exception
+    // above; a route that read a streamed entity itself would get this rejection from `entity`
+    // instead. Answer it the same way.
     RejectionHandler bodyTooLarge =
         RejectionHandler.newBuilder()
             .handle(

@@ -25,7 +25,9 @@ public final class JsonParsingErrorHandler extends ParsingErrorHandler {
         status,
         LogSafe.text(info.formatPretty()));
     String summary = info.summary();
-    if (status.intValue() == 400 && summary.contains("more than the configured limit")) {
+    if (status.intValue() == 400
+        && summary.contains("more than the configured limit")
+        && summary.endsWith("headers")) {
       return JsonResponses.error(
           StatusCodes.REQUEST_HEADER_FIELDS_TOO_LARGE, "request_header_fields_too_large", summary);
     }

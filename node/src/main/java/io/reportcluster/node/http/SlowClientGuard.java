@@ -37,8 +37,10 @@ import org.slf4j.LoggerFactory;
  * starts) and when its answer has been sent (a stream's answer when the stream ends). A connection
  * that has had no request in progress for longer than the timeout, since it opened or since its
  * last answer, is one whose client sends nothing or sends its headers too slowly: its input is shut
- * down, Pekko reads the end of the stream and closes it. HTTP has no answer to give a request that
- * never arrived. An idle keep-alive connection is closed after the same time.
+ * down, and Pekko, reading the end of the stream, closes it. If part of a request had come, Pekko's
+ * parser first answers it, as a 408 ({@link JsonParsingErrorHandler}); a connection that sent
+ * nothing gets no answer (HTTP has none for a request that never began), so an idle keep-alive
+ * connection is closed after the same time.
  */
 final class SlowClientGuard extends Inet.AbstractSocketOption {
   private static final Logger log = LoggerFactory.getLogger(SlowClientGuard.class);

@@ -163,3 +163,13 @@ ensure_redis() {
   for _ in $(seq 1 40); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && return 0; sleep 0.25; done
   die "Redis did not become ready on 127.0.0.1:6379"
 }
+
+# Debian's chromium and its chromedriver, for the dashboard's browser test (DashboardBrowserIT):
+# installed with apt-get when missing. The test finds them at /usr/bin; it never downloads a browser.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then return 0; fi
+  log "chromium is not installed: installing chromium and chromium-driver with apt-get"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null \
+    || { as_root apt-get update -q >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver >/dev/null; } \
+    || die "could not install chromium and chromium-driver"
+}

@@ -5,6 +5,7 @@ import io.reportcluster.node.auth.SubmitLimits;
 import io.reportcluster.node.cluster.ClusterMembership;
 import io.reportcluster.node.http.AdminRoutes;
 import io.reportcluster.node.http.AuthGate;
+import io.reportcluster.node.http.DashboardRoutes;
 import io.reportcluster.node.http.EventRoutes;
 import io.reportcluster.node.http.HttpLimits;
 import io.reportcluster.node.http.HttpServer;
@@ -241,7 +242,8 @@ public final class ReportNode implements AutoCloseable {
                 new ListRoutes(list).routes(),
                 new NodeRoutes(system, nodeName, metrics, nodeMetrics, redis, budgets).routes(),
                 new ProviderRoutes(new ProviderOverview(providers, budgets)).routes(),
-                admin.routes())));
+                admin.routes(),
+                new DashboardRoutes().routes())));
   }
 
   /** This node's figures in Redis while it runs; taken out as soon as it starts to leave. */

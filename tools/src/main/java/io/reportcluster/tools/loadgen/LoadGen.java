@@ -160,7 +160,13 @@ public final class LoadGen {
   /** Worker loop: submit while there are indexes left, then poll until nothing is open. */
   private void work() {
     int i;
-    while ((i = nextIndex.getAndIncrement()) < jobs.length) submit(jobs[i]);
+    while ((i = nextIndex.getAndIncrement()) < jobs.length) {
+      if (!awaitSlot(i)) {
+        failSubmit(jobs[i], "deadline passed before job " + jobs[i].index + " was due");
+        continue;
+      }
+      submit(jobs[i]);
+    }
     if (opts.submitOnly) return;
     while (open.get() > 0) {
       long left = msUntil(deadlineNs);
@@ -173,6 +179,18 @@ public final class LoadGen {
       }
       if (job != null) poll(job);
     }
+  }
+
+  /**
+   * --rate: waits until job index {@code i} is due, {@code i / rate} seconds after the start (each
+   * index has its own slot, so a late submit goes at once and the next ones catch up); false if the
+   * deadline comes first.
+   */
+  private boolean awaitSlot(int i) {
+    if (opts.rate <= 0) return true;
+    long dueNs = startNs + (long) (i * 1e9 / opts.rate);
+    long waitMs = TimeUnit.NANOSECONDS.toMillis(dueNs - System.nanoTime());
+    return waitMs <= 0 || sleepBeforeDeadline(waitMs);
   }
 
   private void submit(LoadJob job) {

@@ -25,6 +25,9 @@ final class LoadGenOptions implements Cli.Options {
               "  --url URL             service base URL (default http://127.0.0.1:8080)",
               "  --jobs N              number of jobs to submit (default 30)",
               "  --concurrency C       concurrent clients, for submitting and polling (default 4)",
+              "  --rate R              paced submits: job i is sent no earlier than i / R seconds",
+              "                        after the start (default: as fast as the clients go; a",
+              "                        late submit goes at once, so the rate is a ceiling)",
               "  --deadline SECONDS    overall time limit from the first submit (default 600)",
               "  --poll-interval MS    time between two polls of the same job (default 500)",
               "  --startup PREFIX      startup name prefix; job i is PREFIX-i (default Startup)",
@@ -51,6 +54,10 @@ final class LoadGenOptions implements Cli.Options {
   String url = "http://127.0.0.1:8080";
   int jobs = 30;
   int concurrency = 4;
+
+  /** Submits per second (--rate); 0: not paced. */
+  double rate;
+
   int deadlineSeconds = 600;
   int pollIntervalMs = 500;
   String startup = "Startup";
@@ -86,6 +93,7 @@ final class LoadGenOptions implements Cli.Options {
         case "--url" -> o.url = args.value();
         case "--jobs" -> o.jobs = args.intValue(1);
         case "--concurrency" -> o.concurrency = args.intValue(1);
+        case "--rate" -> o.rate = args.doubleValue(0.001, 1_000_000);
         case "--deadline" -> o.deadlineSeconds = args.intValue(1);
         case "--poll-interval" -> o.pollIntervalMs = args.intValue(1);
         case "--startup" -> o.startup = args.value();

@@ -36,8 +36,19 @@ class LoadGenOptionsTest {
   }
 
   @Test
+  void submitsArePacedOnlyWhenARateIsGiven() throws Exception {
+    assertThat(LoadGenOptions.parse(new String[0]).rate).isZero();
+    assertThat(LoadGenOptions.parse(new String[] {"--rate", "200"}).rate).isEqualTo(200.0);
+    assertThat(LoadGenOptions.parse(new String[] {"--rate", "0.5"}).rate).isEqualTo(0.5);
+    assertThatThrownBy(() -> LoadGenOptions.parse(new String[] {"--rate", "0"}))
+        .hasMessageContaining("--rate");
+    assertThatThrownBy(() -> LoadGenOptions.parse(new String[] {"--rate", "fast"}))
+        .hasMessageContaining("--rate");
+  }
+
+  @Test
   void theHelpNamesTheNewOptions() {
     assertThat(LoadGenOptions.USAGE.text())
-        .contains("  --provider NAME", "  --providers A,B", "  --job-ids FILE");
+        .contains("  --provider NAME", "  --providers A,B", "  --job-ids FILE", "  --rate R");
   }
 }

@@ -74,6 +74,29 @@ class LoadGenTest {
     assertThat(Files.readAllLines(idsFile)).containsExactly("j-1", "j-2", "j-3");
   }
 
+  @Test
+  void aRatePacesTheSubmits() {
+    long start = System.nanoTime();
+    int status =
+        LoadGen.main(
+            new String[] {
+              "--url",
+              "http://127.0.0.1:" + node.getAddress().getPort(),
+              "--jobs",
+              "6",
+              "--concurrency",
+              "3",
+              "--rate",
+              "20",
+              "--submit-only",
+              "--quiet"
+            });
+    assertThat(status).isZero();
+    assertThat(submits).hasSize(6);
+    // Job 6 is due 5 / 20 s = 250 ms after the start; unpaced, 6 loopback submits take ~10 ms.
+    assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(240_000_000L);
+  }
+
   private static void answer(HttpExchange ex, int status, String body) throws IOException {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     ex.getResponseHeaders().add("Content-Type", "application/json");

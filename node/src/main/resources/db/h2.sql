@@ -22,10 +22,6 @@ CREATE TABLE IF NOT EXISTS "event_tag" (
   PRIMARY KEY("event_id", "tag"),
   CONSTRAINT fk_event_journal FOREIGN KEY("event_id") REFERENCES "event_journal"("ordering") ON DELETE CASCADE
 );
--- The read side follows the journal by tag (eventsByTag joins event_tag on event_id for one
--- tag): without this index PostgreSQL's plan scans every tag row per journal row once the
--- journal grows and before statistics exist (ops/bench/read-side measured lag of minutes).
-CREATE INDEX IF NOT EXISTS "event_tag_tag_idx" ON "event_tag" ("tag", "event_id");
 CREATE TABLE IF NOT EXISTS "snapshot" (
   "persistence_id" VARCHAR(255) NOT NULL,
   "sequence_number" BIGINT NOT NULL,

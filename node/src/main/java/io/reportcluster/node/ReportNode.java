@@ -8,6 +8,7 @@ import io.reportcluster.node.http.AdminRoutes;
 import io.reportcluster.node.http.AuthGate;
 import io.reportcluster.node.http.DashboardRoutes;
 import io.reportcluster.node.http.EventRoutes;
+import io.reportcluster.node.http.HttpLimits;
 import io.reportcluster.node.http.HttpServer;
 import io.reportcluster.node.http.JobRoutes;
 import io.reportcluster.node.http.JsonBody;
@@ -202,14 +203,14 @@ public final class ReportNode implements AutoCloseable {
       AuthGate gate)
       throws Exception {
     Config http = reports.getConfig("http");
-    long maxBody = http.getBytes("max-body-bytes");
+    HttpLimits limits = HttpLimits.fromConfig(http);
     JobRoutes jobRoutes =
         new JobRoutes(
             jobs,
             new JobRoutes.Settings(
                 jobSettings.maxStartupLength(), reports.getDuration("llm.shed-retry-after")),
             providers,
-            new JsonBody(maxBody),
+            new JsonBody(limits.maxBodyBytes(), limits.maxJsonDepth()),
             new SubmitLimits(list));
     EventRoutes events =
         new EventRoutes(
@@ -225,13 +226,14 @@ public final class ReportNode implements AutoCloseable {
         new AdminRoutes(
             system,
             reports.getString("management.admin-user"),
-            reports.getString("management.admin-password"));
+            reports.getString("management.admin-password"),
+            reports.getString("management.admin-password-hash"));
     return HttpServer.start(
         system,
         http.getString("host"),
         http.getInt("port"),
         http.getDuration("shutdown-deadline"),
-        maxBody,
+        limits,
         nodeMetrics,
         gate.around(
             Directives.concat(

@@ -1,5 +1,6 @@
 package io.reportcluster.tools;
 
+import io.reportcluster.tools.admin.HashPassword;
 import io.reportcluster.tools.chaos.Chaos;
 import io.reportcluster.tools.fakellm.FakeLlm;
 import io.reportcluster.tools.journal.JournalStats;
@@ -8,7 +9,8 @@ import java.util.Arrays;
 
 /**
  * The operator tools, one program: {@code loadgen}, {@code chaos}, {@code journal-stats}, {@code
- * fake-llm}. Run by the ops/ scripts on the tools module's classpath (ops/lib/common.sh, run_tool).
+ * fake-llm}, {@code hash-password}. Run by the ops/ scripts on the tools module's classpath
+ * (ops/lib/common.sh, run_tool).
  */
 public final class Main {
   private Main() {}
@@ -23,6 +25,7 @@ public final class Main {
           "  journal-stats   counts and write times of a journal's events (ops/bench)",
           "  fake-llm        a local stand-in for the OpenAI, Anthropic and Gemini APIs (ops/fake-llm)",
           "  keys            create, list and revoke API keys (ops/keys)",
+          "  hash-password   the hash of an admin password, read from stdin (ops/hash-password)",
           "");
 
   public static void main(String[] args) {
@@ -40,6 +43,7 @@ public final class Main {
           case "journal-stats" -> JournalStats.main(rest);
           case "fake-llm" -> FakeLlm.main(rest);
           case "keys" -> io.reportcluster.tools.keys.Keys.main(rest);
+          case "hash-password" -> HashPassword.main(rest);
           case "--help", "-h" -> {
             System.out.print(USAGE);
             yield 0;

@@ -3,7 +3,9 @@ package io.reportcluster.node.http;
 import io.reportcluster.node.metrics.NodeMetrics;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -14,13 +16,18 @@ import org.apache.pekko.http.javadsl.HttpsConnectionContext;
 import org.apache.pekko.http.javadsl.ServerBinding;
 import org.apache.pekko.http.javadsl.ServerBuilder;
 import org.apache.pekko.http.javadsl.model.HttpEntity;
+import org.apache.pekko.http.javadsl.model.HttpRequest;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.MalformedRequestContentRejection;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.http.scaladsl.model.IllegalRequestException;
+import org.apache.pekko.io.Inet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,8 +35,11 @@ import org.slf4j.LoggerFactory;
  * The node's HTTP server: its routes behind one JSON error policy, every answer timed by route
  * ({@code http_server_requests_seconds}), bound on {@code reports.http.host:port}, and unbound
  * through Coordinated Shutdown (stop accepting, let requests in flight finish for up to {@code
- * reports.http.shutdown-deadline}, then close). With {@code reports.http.tls} on, the port speaks
- * only HTTPS ({@link HttpTls}).
+ * reports.http.shutdown-deadline}, then close). Clients are held to {@link HttpLimits}: a request
+ * whose headers come too slowly loses its connection ({@link SlowClientGuard}), a body is read
+ * whole before routing or answered 408 when it does not arrive in time, and a request the routes do
+ * not answer in time gets a JSON 503. With {@code reports.http.tls} on, the port speaks only HTTPS
+ * ({@link HttpTls}).
  */
 public final class HttpServer extends AllDirectives {
   private static final Logger log = LoggerFactory.getLogger(HttpServer.class);
@@ -40,37 +50,45 @@ public final class HttpServer extends AllDirectives {
    */
   private static final Set<InetSocketAddress> HTTPS = ConcurrentHashMap.newKeySet();
 
-  private final long maxBodyBytes;
+  private final HttpLimits limits;
   private final NodeMetrics metrics;
 
-  private HttpServer(long maxBodyBytes, NodeMetrics metrics) {
-    this.maxBodyBytes = maxBodyBytes;
+  private HttpServer(HttpLimits limits, NodeMetrics metrics) {
+    this.limits = limits;
     this.metrics = metrics;
   }
 
-  /**
-   * Binds the routes (failing if the port cannot be bound within 30 s), over HTTPS when the
-   * system's {@code reports.http.tls} says so.
-   */
+  /** Binds the routes (failing if the port cannot be bound within 30 s). */
   public static ServerBinding start(
       ActorSystem<?> system,
       String host,
       int port,
       Duration shutdownDeadline,
-      long maxBodyBytes,
+      HttpLimits limits,
       NodeMetrics metrics,
       Route... routes)
       throws Exception {
-    HttpServer server = new HttpServer(maxBodyBytes, metrics);
-    ServerBuilder builder = Http.get(system).newServerAt(host, port);
+    HttpServer server = new HttpServer(limits, metrics);
+    SlowClientGuard guard = new SlowClientGuard(limits.requestHeaderTimeout());
+    ServerSettings configured = ServerSettings.create(system.settings().config());
+    List<Inet.SocketOption> options = new ArrayList<>();
+    configured.getSocketOptions().forEach(options::add);
+    options.add(guard);
+    ServerSettings settings =
+        configured
+            // The guard and the admin routes need the client's address; a header could be forged.
+            .withRemoteAddressAttribute(true)
+            .withSocketOptions(options);
+    ServerBuilder builder = Http.get(system).newServerAt(host, port).withSettings(settings);
     Optional<HttpsConnectionContext> https = HttpTls.of(system.settings().config()).serverContext();
     if (https.isPresent()) builder = builder.enableHttps(https.get());
     ServerBinding binding =
         builder
-            .bind(server.timed(server.withErrorPolicy(routes)))
+            .bind(server.guarded(guard, server.timed(server.withErrorPolicy(routes))))
             .toCompletableFuture()
             .get(30, TimeUnit.SECONDS)
             .addToCoordinatedShutdown(shutdownDeadline, system);
+    guard.start(system);
     if (https.isPresent()) {
       InetSocketAddress address = binding.localAddress();
       HTTPS.add(address);
@@ -84,6 +102,11 @@ public final class HttpServer extends AllDirectives {
     InetSocketAddress address = binding.localAddress();
     String scheme = HTTPS.contains(address) ? "https" : "http";
     return scheme + "://" + address.getHostString() + ":" + address.getPort();
+  }
+
+  /** Tells the guard when each request has arrived and when its answer has been sent. */
+  private Route guarded(SlowClientGuard guard, Route inner) {
+    return extractRequest(request -> mapResponse(guard.arrived(request), () -> inner));
   }
 
   /**
@@ -107,20 +130,46 @@ public final class HttpServer extends AllDirectives {
         });
   }
 
+  /**
+   * Every failure answered as JSON. The body is read whole before routing, within {@code
+   * reports.http.body-read-timeout} and {@code max-body-bytes}: a client sending it slowly is
+   * answered 408 (and its connection closed) instead of holding the route.
+   */
   private Route withErrorPolicy(Route... routes) {
     Route all =
         routes.length == 1
             ? routes[0]
             : concat(routes[0], Arrays.copyOfRange(routes, 1, routes.length));
-    return handleExceptions(
-        exceptionHandler(), () -> handleRejections(rejectionHandler(), () -> all));
+    return withRequestTimeoutResponse(
+        this::notAnsweredInTime,
+        () ->
+            handleExceptions(
+                exceptionHandler(),
+                () ->
+                    handleRejections(
+                        rejectionHandler(),
+                        // No size cap of its own: the entity's (max-content-length, the same
+                        // max-body-bytes) fails as EntityStreamSizeException, answered 413.
+                        () ->
+                            toStrictEntity(limits.bodyReadTimeout(), Long.MAX_VALUE, () -> all))));
+  }
+
+  /** {@code reports.http.request-timeout} passed with no answer from the routes. */
+  private HttpResponse notAnsweredInTime(HttpRequest request) {
+    return JsonResponses.unavailable(
+        "unavailable",
+        "the node did not answer within "
+            + limits.requestTimeout().toMillis()
+            + " ms; retry (with the same Idempotency-Key for a submit)",
+        1L);
   }
 
   private ExceptionHandler exceptionHandler() {
     return ExceptionHandler.newBuilder()
         .match(
             EntityStreamSizeException.class,
-            e -> complete(JsonResponses.bodyTooLarge(maxBodyBytes)))
+            e -> complete(JsonResponses.bodyTooLarge(limits.maxBodyBytes())))
+        .match(IllegalRequestException.class, e -> complete(illegalRequest(e)))
         .matchAny(
             e -> {
               log.error("unexpected error in a route", e);
@@ -133,18 +182,33 @@ public final class HttpServer extends AllDirectives {
         .build();
   }
 
+  /**
+   * A request Pekko found wrong while routing: the body did not arrive within {@code
+   * reports.http.body-read-timeout} (408), or could not be read (a malformed chunk: 400).
+   */
+  private HttpResponse illegalRequest(IllegalRequestException e) {
+    if (e.status().intValue() == StatusCodes.REQUEST_TIMEOUT.intValue()) {
+      return JsonResponses.error(
+          StatusCodes.REQUEST_TIMEOUT,
+          "request_timeout",
+          "the body did not arrive within " + limits.bodyReadTimeout().toMillis() + " ms");
+    }
+    return JsonResponses.error(
+        e.status(), JsonParsingErrorHandler.errorCode(e.status()), e.info().summary());
+  }
+
   /** Pekko's own rejections (404, 405, ...) keep their status and get a JSON body. */
   private RejectionHandler rejectionHandler() {
-    // A body without Content-Length (chunked) hits the size limit only while `entity` reads it,
-    // and that directive turns the EntityStreamSizeException into this rejection: the exception
-    // handler above never sees it. Answer it like the Content-Length case.
+    // Bodies are read whole before routing, so a body over the limit arrives as the exception
+    // above; a route that read a streamed entity itself would get this rejection from `entity`
+    // instead. Answer it the same way.
     RejectionHandler bodyTooLarge =
         RejectionHandler.newBuilder()
             .handle(
                 MalformedRequestContentRejection.class,
                 r ->
                     r.getCause() instanceof EntityStreamSizeException
-                        ? complete(JsonResponses.bodyTooLarge(maxBodyBytes))
+                        ? complete(JsonResponses.bodyTooLarge(limits.maxBodyBytes()))
                         : complete(
                             JsonResponses.error(
                                 StatusCodes.BAD_REQUEST,

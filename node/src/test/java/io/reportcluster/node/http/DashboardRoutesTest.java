@@ -48,7 +48,7 @@ class DashboardRoutesTest {
             "127.0.0.1",
             0,
             Duration.ofSeconds(1),
-            64 * 1024,
+            HttpLimits.fromConfig(system.settings().config().getConfig("reports.http")),
             new NodeMetrics("dashboard-test", new PoolMetrics(1, 1)),
             new DashboardRoutes().routes());
   }

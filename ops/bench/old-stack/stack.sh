@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The OLD design that reportcluster replaces, runnable beside it for side-by-side figures:
 # Flask (app.py) behind Gunicorn (2 workers x 2 threads, gthread), a Celery worker (tasks.py,
 # prefork, --concurrency 4), and Redis as broker AND result backend. Sourced, not run:
@@ -60,6 +61,8 @@ _old_stack_tree() {
 # Every process of the stack now: redis-server, the Gunicorn master and workers, the Celery
 # master and its pool children.
 old_stack_pids() {
+  # Unquoted: a PID not set (no worker) is no argument.
+  # shellcheck disable=SC2086
   _old_stack_tree $OLD_REDIS_PID $OLD_GUNICORN_PID $OLD_CELERY_PID
 }
 
@@ -143,6 +146,7 @@ old_stack_start() {
 # still there after 15 s gets SIGKILL; then redis-server. Its data is gone with it.
 old_stack_stop() {
   local pids p
+  # shellcheck disable=SC2086
   pids=$(_old_stack_tree $OLD_CELERY_PID $OLD_GUNICORN_PID)
   for p in $OLD_CELERY_PID $OLD_GUNICORN_PID; do kill -TERM "$p" 2>/dev/null || true; done
   if [ -n "$pids" ]; then
@@ -159,7 +163,7 @@ old_stack_stop() {
     kill -KILL "$OLD_REDIS_PID" 2>/dev/null || true
   fi
   for p in $OLD_CELERY_PID $OLD_GUNICORN_PID $OLD_REDIS_PID; do wait "$p" 2>/dev/null || true; done
-  OLD_REDIS_PID= OLD_GUNICORN_PID= OLD_CELERY_PID=
+  OLD_REDIS_PID='' OLD_GUNICORN_PID='' OLD_CELERY_PID=''
 }
 
 # Resident memory of the whole stack, in MB (one decimal): every process old_stack_pids lists.

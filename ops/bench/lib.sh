@@ -48,3 +48,6 @@ journal_stats() {
 stat_value() { sed -n "s/^$1: //p"; }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+# usage: the header comment of the running script (its lines up to set -euo pipefail), for --help.
+usage() { sed -n '2,/^set -euo pipefail/{/^#/s/^# \{0,1\}//p}' "$0"; }

@@ -1,8 +1,16 @@
 -- wrk script: POST a job with a distinct startup name per request.
+-- An optional argument after wrk's "--" is the path: /api/v1/jobs (default) or /generate (the
+-- seed API, which the old Flask stack also serves).
 local n = 0
+local path = "/api/v1/jobs"
+
+init = function(args)
+  if args[1] then path = args[1] end
+end
+
 request = function()
   n = n + 1
-  return wrk.format("POST", "/api/v1/jobs", {["Content-Type"] = "application/json"},
+  return wrk.format("POST", path, {["Content-Type"] = "application/json"},
     '{"startup": "Bench-' .. n .. '"}')
 end
 

@@ -84,8 +84,10 @@ public final class RedisStatusMirror implements JobMirror {
           "local cseq, cinc = tonumber(cur[1]), tonumber(cur[2]) or 0",
           "local seq, inc = tonumber(ARGV[1]), tonumber(ARGV[2])",
           "if cseq and (seq < cseq or (seq == cseq and inc < cinc)) then return 0 end",
-          "redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'incarnation', ARGV[2], unpack(ARGV, 5))",
+          "redis.call('HSET', KEYS[1], 'seq', ARGV[1], 'incarnation', ARGV[2], unpack(ARGV, 7))",
           "if ARGV[3] == '1' then redis.call('EXPIRE', KEYS[1], ARGV[4]) else redis.call('PERSIST', KEYS[1]) end",
+          // The live event goes out in the same round trip, and only with a write that won.
+          "if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[5], ARGV[6]) end",
           "return 1");
 
   private final RedisConnections redis;
@@ -254,36 +256,29 @@ public final class RedisStatusMirror implements JobMirror {
     fields.put("updated_at", String.valueOf(view.updatedAt()));
     fields.put("current_step", view.currentStep() == null ? "" : view.currentStep());
     fields.put("view", viewJson);
-    List<String> args = new ArrayList<>(4 + 2 * fields.size());
+    // A periodic refresh repeats a known state: no news, no event.
+    String event;
+    try {
+      event = change == Change.REFRESH ? "" : MAPPER.writeValueAsString(event(view, change));
+    } catch (JsonProcessingException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    List<String> args = new ArrayList<>(6 + 2 * fields.size());
     args.add(Long.toString(entry.seq));
     args.add(Long.toString(entry.incarnation));
     args.add(view.state().isTerminal() ? "1" : "0");
     args.add(Long.toString(finishedTtl.toSeconds()));
+    args.add(event.isEmpty() ? "" : keys.eventsChannel());
+    args.add(event);
     fields.forEach(
         (k, v) -> {
           args.add(k);
           args.add(v);
         });
-    CompletionStage<Long> written =
-        redisCommands.<Long>eval(
-            FENCED_WRITE,
-            ScriptOutputType.INTEGER,
-            new String[] {key},
-            args.toArray(new String[0]));
-    return written
-        .thenCompose(
-            wrote -> {
-              // A fenced-off (stale) view is no news either; a periodic refresh repeats a known
-              // state.
-              if (wrote == null || wrote == 0L || change == Change.REFRESH)
-                return CompletableFuture.completedFuture(0L);
-              try {
-                return redisCommands.publish(
-                    keys.eventsChannel(), MAPPER.writeValueAsString(event(view, change)));
-              } catch (JsonProcessingException e) {
-                return CompletableFuture.failedFuture(e);
-              }
-            })
+    // One round trip per transition: the fenced hash write, its TTL and the event together.
+    return redisCommands
+        .<Long>eval(
+            FENCED_WRITE, ScriptOutputType.INTEGER, new String[] {key}, args.toArray(new String[0]))
         .toCompletableFuture();
   }
 
